@@ -1,0 +1,82 @@
+"""The ``digitreader`` command: one entry point, one module per subcommand under ``commands/``.
+
+Subcommand modules are imported only when used, so ``digitreader predict`` never pays
+for torch and ``--help`` is instant. Each module defines ``HELP``, ``add_arguments(parser)``
+and ``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# command name -> module under digitreader.commands
+COMMANDS = {
+    "train": "train",
+    "evaluate": "evaluate",
+    "export": "export",
+    "bench-models": "bench_models",
+    "data": "data",
+    "predict": "predict",
+    "read": "read",
+    "serve": "serve",
+    "watch": "watch",
+}
+
+
+def _module(name: str):  # type: ignore[no-untyped-def]
+    return importlib.import_module(f"digitreader.commands.{COMMANDS[name]}")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digitreader",
+        description="Read handwritten digits in drawings, photos, scans and video.",
+        epilog="Run 'digitreader COMMAND --help' for a command's options.",
+    )
+    from digitreader import __version__
+
+    parser.add_argument("--version", action="version", version=f"digitreader {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        if only is not None and name != only:
+            # Listed in the main --help without importing the module.
+            sub.add_parser(name, help=_HELP.get(name, ""), add_help=False)
+            continue
+        mod = _module(name)
+        p = sub.add_parser(name, help=mod.HELP, description=mod.__doc__,
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        mod.add_arguments(p)
+    return parser
+
+
+_HELP = {
+    "train": "train a model on MNIST (needs the [train] extra)",
+    "evaluate": "evaluate a model on the MNIST test set: metrics, confusion matrix, mistakes",
+    "export": "export a trained PyTorch model to ONNX with its model card",
+    "bench-models": "train and evaluate the model zoo side by side",
+    "data": "find, inspect and download MNIST",
+    "predict": "recognise the single digit in each image",
+    "read": "read the number (one or more digits) in each image",
+    "serve": "serve the web app and REST API",
+    "watch": "read digits live from a camera or a video file",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(only=chosen if chosen in COMMANDS else "")
+    args = parser.parse_args(argv)
+    args.argv = argv  # recorded in model cards as the command that made them
+    try:
+        return int(_module(args.command).run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

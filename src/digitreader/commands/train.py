@@ -1,0 +1,88 @@
+"""Train a model of the zoo on MNIST, then evaluate it and export it to ONNX with a model card.
+
+Checkpoints after every epoch (runs/NAME/last.pt); --resume continues an interrupted
+run (Ctrl-C or kill -9) from its last finished epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from dataclasses import replace
+from pathlib import Path
+
+from digitreader.commands.common import add_data_dir, err, out, require_torch
+
+HELP = "train a model on MNIST (needs the [train] extra)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="sharp", help="architecture name (see 'digitreader bench-models --list')")
+    p.add_argument("--recipe", default=None,
+                   help="start from a named recipe's settings (default: the model's own recipe)")
+    p.add_argument("--epochs", type=int, help="number of epochs")
+    p.add_argument("--batch-size", type=int, help="images per step")
+    p.add_argument("--lr", type=float, help="peak learning rate of the OneCycle schedule")
+    p.add_argument("--optimizer", choices=["sgd", "adamw"], help="optimiser")
+    p.add_argument("--weight-decay", type=float, help="weight decay (not applied to biases and BN)")
+    p.add_argument("--label-smoothing", type=float, help="label smoothing of the cross-entropy loss")
+    p.add_argument("--ema", type=float, dest="ema_decay", help="decay of the weight EMA used for the result (0: off)")
+    p.add_argument("--no-augment", action="store_true", help="train on the images as they are")
+    p.add_argument("--elastic", type=float, metavar="ALPHA", help="elastic distortion strength in pixels (0: off)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (data order, augmentation, initial weights)")
+    add_data_dir(p)
+    p.add_argument("--out", default=None, help="run folder (default: runs/MODEL)")
+    p.add_argument("--resume", action="store_true", help="continue from the run folder's last.pt")
+    p.add_argument("--tiny", action="store_true", help="a seconds-long check run: 2,000 train / 1,000 test images")
+    p.add_argument("--limit-train", type=int, help="use the first N training images")
+    p.add_argument("--target-acc", type=float, help="stop as soon as test accuracy reaches this (0-1)")
+    p.add_argument("--device", default="auto", help="cpu, cuda, or auto (CUDA when present)")
+    p.add_argument("--threads", type=int, help="CPU threads for PyTorch")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
+
+
+def config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from digitreader.training.recipes import recipe_for
+    from digitreader.training.augment import AugmentConfig
+
+    cfg = recipe_for(args.recipe or args.model)
+    cfg = replace(cfg, model=args.model, seed=args.seed, data_dir=args.data_dir, device=args.device,
+                  threads=args.threads, target_acc=args.target_acc,
+                  out_dir=args.out or f"runs/{args.model}")
+    for name in ("epochs", "batch_size", "lr", "optimizer", "weight_decay", "label_smoothing", "ema_decay",
+                 "limit_train"):
+        if getattr(args, name) is not None:
+            cfg = replace(cfg, **{name: getattr(args, name)})
+    if args.no_augment:
+        cfg = replace(cfg, augment=AugmentConfig(0, 0, 0, 0, 0, 0, 0))
+    if args.elastic is not None:
+        cfg = replace(cfg, augment=replace(cfg.augment, elastic_alpha=args.elastic))
+    if args.tiny:
+        cfg = replace(cfg, limit_train=cfg.limit_train or 2000, limit_test=1000,
+                      epochs=args.epochs or 1)
+    return cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    require_torch()
+    from digitreader.data import DataError
+    from digitreader.training.pipeline import train_and_export
+
+    cfg = config_from_args(args)
+    command = "digitreader " + shlex.join(args.argv)
+    err.print(f"training [bold]{cfg.model}[/] for {cfg.epochs} epochs -> {cfg.out_dir}")
+    try:
+        result = train_and_export(cfg, resume=args.resume, command=command, show_progress=not args.no_progress)
+    except DataError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        return 2
+    except KeyboardInterrupt:
+        err.print(f"interrupted: finished epochs are kept in {Path(cfg.out_dir) / 'last.pt'}; "
+                  "continue with the same command plus --resume")
+        return 130
+    out.print(f"test accuracy {result.test_accuracy:.4%}  ({result.params:,} params, "
+              f"{result.train_seconds:.1f} s training)")
+    if result.seconds_to_target is not None:
+        out.print(f"reached {cfg.target_acc:.2%} after {result.seconds_to_target:.1f} s of training")
+    out.print(f"model: {result.onnx_path}  card: {result.onnx_path.with_suffix('.json')}")
+    return 0

@@ -1,0 +1,147 @@
+"""``Recognizer``: ONNX Runtime inference on MNIST-style inputs. No torch import, ever.
+
+Contract (DESIGN.md): the model takes ``image`` float32 [N,1,28,28] in [0,1]
+(white ink on black) and returns ``logits`` float32 [N,10].
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from digitreader.errors import ModelError
+
+ImageInput = Any  # path, bytes, PIL image or numpy array; see vision.io.load_image
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One digit: the class, its probability, and all ten probabilities."""
+
+    digit: int
+    confidence: float
+    probabilities: list[float]
+    input: np.ndarray | None = field(default=None, repr=False, compare=False)  # the 28x28 the model saw
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"digit": self.digit, "confidence": self.confidence, "probabilities": self.probabilities}
+
+
+@dataclass(frozen=True)
+class Digit:
+    """One digit of a number, with its box (x, y, w, h) in the original image's pixels."""
+
+    digit: int
+    confidence: float
+    box: tuple[int, int, int, int]
+    probabilities: list[float] = field(default_factory=list, repr=False)
+    input: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"digit": self.digit, "confidence": self.confidence, "box": list(self.box)}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A number read from an image: its text (lines joined by newlines) and its digits."""
+
+    text: str
+    digits: list[Digit]
+
+    @property
+    def confidence(self) -> float:
+        """Probability that every digit is right (the product of the digits' confidences)."""
+        return float(np.prod([d.confidence for d in self.digits])) if self.digits else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "confidence": self.confidence, "digits": [d.to_dict() for d in self.digits]}
+
+
+def bundled_models_dir() -> Path:
+    return Path(str(resources.files("digitreader") / "assets" / "models"))
+
+
+def resolve_model(model: str | os.PathLike[str]) -> Path:
+    """A bundled model name ("default") or a path to an .onnx file."""
+    path = Path(model)
+    if path.suffix == ".onnx":
+        if not path.is_file():
+            raise ModelError(f"model file {path} does not exist")
+        return path
+    bundled = bundled_models_dir() / f"{model}.onnx"
+    if bundled.is_file():
+        return bundled
+    names = sorted(p.stem for p in bundled_models_dir().glob("*.onnx"))
+    raise ModelError(f"unknown model {str(model)!r}: give a path to an .onnx file or one of {names}")
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class Recognizer:
+    """Reads digits with an ONNX model through ONNX Runtime; load once, call many times."""
+
+    def __init__(self, model: str | os.PathLike[str] = "default", threads: int | None = None) -> None:
+        self.path = resolve_model(model)
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelError(f"{self.path} is not a loadable ONNX model: {exc}") from exc
+        card = self.path.with_suffix(".json")
+        self.card: dict[str, Any] = json.loads(card.read_text()) if card.is_file() else {"name": self.path.stem}
+        self.name: str = self.card.get("name", self.path.stem)
+        self._input = self.session.get_inputs()[0].name
+
+    def __repr__(self) -> str:
+        return f"Recognizer(model={str(self.path)!r})"
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """Raw logits [N,10] for MNIST-style inputs [N,28,28] or [N,1,28,28] in [0,1]."""
+        x = np.asarray(batch, dtype=np.float32)
+        if x.ndim == 3:
+            x = x[:, None]
+        if x.ndim != 4 or x.shape[1:] != (1, 28, 28):
+            raise ValueError(f"expected inputs of shape [N,28,28] or [N,1,28,28], got {list(x.shape)}")
+        if len(x) == 0:
+            return np.zeros((0, 10), np.float32)
+        return self.session.run(None, {self._input: np.ascontiguousarray(x)})[0]
+
+    def classify(self, batch: np.ndarray) -> np.ndarray:
+        """Probabilities [N,10] for MNIST-style inputs [N,28,28] in [0,1]."""
+        return softmax(self.logits(batch).astype(np.float64))
+
+    def predict_array(self, array: np.ndarray) -> Prediction:
+        """Classify one MNIST-style 28x28 array in [0,1] (white ink on black)."""
+        probs = self.classify(array[None])[0]
+        k = int(probs.argmax())
+        return Prediction(k, float(probs[k]), [float(p) for p in probs], input=np.asarray(array, np.float32))
+
+    def predict(self, image: ImageInput) -> Prediction:
+        """The single digit in an image (a photo, a drawing, or a 28x28 MNIST-style array).
+
+        Raises ``ImageError`` for unreadable input and ``NoDigitError`` for a blank image.
+        """
+        from digitreader.vision.preprocess import preprocess
+
+        return self.predict_array(preprocess(image))
+
+    def read(self, image: ImageInput) -> Reading:
+        """Every digit in an image, in reading order (left to right, lines top to bottom)."""
+        from digitreader.vision.segment import read_number
+
+        return read_number(image, self.classify)

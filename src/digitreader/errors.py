@@ -1,0 +1,26 @@
+"""Exceptions of the public API; each message says what was wrong and what was expected."""
+
+from __future__ import annotations
+
+
+class DigitReaderError(Exception):
+    """Base class of digitreader's errors."""
+
+
+class ImageError(DigitReaderError, ValueError):
+    """The input is not a readable image (not an image at all, corrupt, empty, too large)."""
+
+
+class ImageTooLargeError(ImageError):
+    """The image exceeds a pixel limit (e.g. a decompression bomb)."""
+
+
+class NoDigitError(DigitReaderError):
+    """The image is readable but holds no digit (blank, or only specks)."""
+
+    def __init__(self, message: str = "no digit found in the image") -> None:
+        super().__init__(message)
+
+
+class ModelError(DigitReaderError):
+    """A model file or name could not be loaded."""
