@@ -3,5 +3,14 @@
 from digitreader.engine import Digit, Prediction, Reading, Recognizer
 from digitreader.errors import DigitReaderError, ImageError, ModelError, NoDigitError
 
-__all__ = ["Digit", "DigitReaderError", "ImageError", "ModelError", "NoDigitError", "Prediction", "Reading", "Recognizer"]
+__all__ = [
+    "Digit",
+    "DigitReaderError",
+    "ImageError",
+    "ModelError",
+    "NoDigitError",
+    "Prediction",
+    "Reading",
+    "Recognizer",
+]
 __version__ = "0.1.0"

@@ -113,10 +113,10 @@ class Recognizer:
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """Raw logits [N,10] for MNIST-style inputs [N,28,28] or [N,1,28,28] in [0,1]."""
         x = np.asarray(batch, dtype=np.float32)
+        if x.shape[1:] not in ((28, 28), (1, 28, 28)):
+            raise ValueError(f"expected inputs of shape [N,28,28] or [N,1,28,28], got {list(x.shape)}")
         if x.ndim == 3:
             x = x[:, None]
-        if x.ndim != 4 or x.shape[1:] != (1, 28, 28):
-            raise ValueError(f"expected inputs of shape [N,28,28] or [N,1,28,28], got {list(x.shape)}")
         if len(x) == 0:
             return np.zeros((0, 10), np.float32)
         return self.session.run(None, {self._input: np.ascontiguousarray(x)})[0]

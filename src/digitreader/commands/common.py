@@ -17,8 +17,12 @@ def fail(message: str, code: int = 2) -> int:
 
 
 def add_data_dir(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", metavar="DIR", default=None,
-                   help="folder holding MNIST (IDX .gz/raw, CSV or mnist.npz); else $DIGITREADER_DATA, else the cache")
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=None,
+        help="folder holding MNIST (IDX .gz/raw, CSV or mnist.npz); else $DIGITREADER_DATA, else the cache",
+    )
 
 
 def require_torch() -> None:

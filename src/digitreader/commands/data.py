@@ -1,8 +1,8 @@
 """Find, inspect and download MNIST; write the realistic evaluation set.
 
-  digitreader data info              where MNIST was found, in which form, with counts
-  digitreader data download [--dir]  fetch the four files from public mirrors (checksummed)
-  digitreader data evalset --out DIR write the synthetic photo/number evaluation set (PNG + labels.csv)
+digitreader data info              where MNIST was found, in which form, with counts
+digitreader data download [--dir]  fetch the four files from public mirrors (checksummed)
+digitreader data evalset --out DIR write the synthetic photo/number evaluation set (PNG + labels.csv)
 """
 
 from __future__ import annotations

@@ -51,8 +51,15 @@ def run(args: argparse.Namespace) -> int:
     ev = Evaluation(labels.astype(int), logits)
     cfg = state.get("config", {})
     card_extra = {"onnx_parity_max_abs_diff": diff, "recipe": cfg, "epochs": len(state.get("history", []))}
-    export.write_card(dst, model, name=args.name or dst.stem, architecture=cfg.get("model", "?"),
-                      test_accuracy=ev.accuracy, train_command=state.get("command") or "(not recorded)",
-                      seed=cfg.get("seed", 0), extra=card_extra)
+    export.write_card(
+        dst,
+        model,
+        name=args.name or dst.stem,
+        architecture=cfg.get("model", "?"),
+        test_accuracy=ev.accuracy,
+        train_command=state.get("command") or "(not recorded)",
+        seed=cfg.get("seed", 0),
+        extra=card_extra,
+    )
     out.print(f"wrote {dst} ({ev.accuracy:.4%} on {len(labels):,} test images, parity {diff:.1e})")
     return 0

@@ -18,8 +18,9 @@ HELP = "train a model on MNIST (needs the [train] extra)"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="sharp", help="architecture name (see 'digitreader bench-models --list')")
-    p.add_argument("--recipe", default=None,
-                   help="start from a named recipe's settings (default: the model's own recipe)")
+    p.add_argument(
+        "--recipe", default=None, help="start from a named recipe's settings (default: the model's own recipe)"
+    )
     p.add_argument("--epochs", type=int, help="number of epochs")
     p.add_argument("--batch-size", type=int, help="images per step")
     p.add_argument("--lr", type=float, help="peak learning rate of the OneCycle schedule")
@@ -42,15 +43,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from digitreader.training.recipes import recipe_for
     from digitreader.training.augment import AugmentConfig
+    from digitreader.training.recipes import recipe_for
 
     cfg = recipe_for(args.recipe or args.model)
-    cfg = replace(cfg, model=args.model, seed=args.seed, data_dir=args.data_dir, device=args.device,
-                  threads=args.threads, target_acc=args.target_acc,
-                  out_dir=args.out or f"runs/{args.model}")
-    for name in ("epochs", "batch_size", "lr", "optimizer", "weight_decay", "label_smoothing", "ema_decay",
-                 "limit_train"):
+    cfg = replace(
+        cfg,
+        model=args.model,
+        seed=args.seed,
+        data_dir=args.data_dir,
+        device=args.device,
+        threads=args.threads,
+        target_acc=args.target_acc,
+        out_dir=args.out or f"runs/{args.model}",
+    )
+    for name in (
+        "epochs",
+        "batch_size",
+        "lr",
+        "optimizer",
+        "weight_decay",
+        "label_smoothing",
+        "ema_decay",
+        "limit_train",
+    ):
         if getattr(args, name) is not None:
             cfg = replace(cfg, **{name: getattr(args, name)})
     if args.no_augment:
@@ -58,8 +74,7 @@ def config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     if args.elastic is not None:
         cfg = replace(cfg, augment=replace(cfg.augment, elastic_alpha=args.elastic))
     if args.tiny:
-        cfg = replace(cfg, limit_train=cfg.limit_train or 2000, limit_test=1000,
-                      epochs=args.epochs or 1)
+        cfg = replace(cfg, limit_train=cfg.limit_train or 2000, limit_test=1000, epochs=args.epochs or 1)
     return cfg
 
 
@@ -77,11 +92,14 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"[bold red]error:[/] {exc}")
         return 2
     except KeyboardInterrupt:
-        err.print(f"interrupted: finished epochs are kept in {Path(cfg.out_dir) / 'last.pt'}; "
-                  "continue with the same command plus --resume")
+        err.print(
+            f"interrupted: finished epochs are kept in {Path(cfg.out_dir) / 'last.pt'}; "
+            "continue with the same command plus --resume"
+        )
         return 130
-    out.print(f"test accuracy {result.test_accuracy:.4%}  ({result.params:,} params, "
-              f"{result.train_seconds:.1f} s training)")
+    out.print(
+        f"test accuracy {result.test_accuracy:.4%}  ({result.params:,} params, {result.train_seconds:.1f} s training)"
+    )
     if result.seconds_to_target is not None:
         out.print(f"reached {cfg.target_acc:.2%} after {result.seconds_to_target:.1f} s of training")
     out.print(f"model: {result.onnx_path}  card: {result.onnx_path.with_suffix('.json')}")

@@ -52,5 +52,7 @@ def read_npz(path: Path | str, split: str) -> tuple[np.ndarray, np.ndarray]:
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise DataFormatError(path, f"is not a readable .npz file ({exc})") from exc
     if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != images.shape[:1]:
-        raise DataFormatError(path, f"x_{split} has shape {images.shape}, y_{split} {labels.shape}; expected [N,28,28] and [N]")
+        raise DataFormatError(
+            path, f"x_{split} has shape {images.shape}, y_{split} {labels.shape}; expected [N,28,28] and [N]"
+        )
     return images.astype(np.uint8), labels.astype(np.uint8)

@@ -48,13 +48,9 @@ def parse_idx(data: bytes, path: Path | str = "<bytes>") -> np.ndarray:
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     body = len(data) - header
     if body < expected:
-        raise DataFormatError(
-            path, f"is truncated: header says shape {shape} ({expected} bytes), found {body} bytes"
-        )
+        raise DataFormatError(path, f"is truncated: header says shape {shape} ({expected} bytes), found {body} bytes")
     if body > expected:
-        raise DataFormatError(
-            path, f"has {body - expected} unexpected trailing bytes after shape {shape}"
-        )
+        raise DataFormatError(path, f"has {body - expected} unexpected trailing bytes after shape {shape}")
     return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
 

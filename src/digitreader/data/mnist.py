@@ -36,8 +36,10 @@ MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
     "https://yann.lecun.com/exdb/mnist/",
 )
-_STEMS = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-          "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+_STEMS = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
 EXPECTED_SIZE = {"train": 60_000, "test": 10_000}
 
 
@@ -103,9 +105,7 @@ def read_source(source: Source) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def load_mnist(
-    split: str, data_dir: Path | str | None = None, download: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
+def load_mnist(split: str, data_dir: Path | str | None = None, download: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Return (images uint8 [N,28,28], labels uint8 [N]) for "train" or "test"."""
     source = find(split, data_dir)
     if source is None:
@@ -170,7 +170,6 @@ def download_mnist(
                 errors.append(f"{mirror}: {exc}")
         else:
             raise DataError(
-                f"could not download {name} from any mirror ({'; '.join(errors)}). "
-                + _missing_message(directory)
+                f"could not download {name} from any mirror ({'; '.join(errors)}). " + _missing_message(directory)
             )
     return directory

@@ -7,6 +7,9 @@ from torch import nn
 from digitreader.models.layers import conv_bn
 from digitreader.models.registry import register
 
+# Layers are declared as data, one stage per line.
+# fmt: off
+
 
 @register("swift", "tiny 3-stage CNN with BN (29k params): the fast-training model", "ours")
 def swift() -> nn.Module:

@@ -6,6 +6,9 @@ from torch import nn
 
 from digitreader.models.registry import register
 
+# Layers are declared as data, one block per line, as the tutorials draw them.
+# fmt: off
+
 
 @register("mlp", "784-300-50-10 dense network", "seeds 000, 002")
 def mlp() -> nn.Module:

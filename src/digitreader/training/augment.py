@@ -49,7 +49,7 @@ def affine_matrices(n: int, cfg: AugmentConfig, gen: torch.Generator, device: to
 
 
 def _gaussian_kernel(sigma: float, device: torch.device) -> torch.Tensor:
-    radius = max(1, int(round(2 * sigma)))
+    radius = max(1, round(2 * sigma))
     x = torch.arange(-radius, radius + 1, dtype=torch.float32, device=device)
     k = torch.exp(-(x**2) / (2 * sigma**2))
     return k / k.sum()

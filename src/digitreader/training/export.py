@@ -29,8 +29,14 @@ def to_onnx(model: nn.Module, path: Path) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model, (dummy,), buf, input_names=["image"], output_names=["logits"],
-            dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}}, opset_version=OPSET, dynamo=False,
+            model,
+            (dummy,),
+            buf,
+            input_names=["image"],
+            output_names=["logits"],
+            dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}},
+            opset_version=OPSET,
+            dynamo=False,
         )
     proto = onnx.load_from_string(buf.getvalue())
     onnx.checker.check_model(proto)
@@ -55,8 +61,17 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write_card(onnx_path: Path, model: nn.Module, *, name: str, architecture: str, test_accuracy: float,
-               train_command: str, seed: int, extra: dict[str, Any] | None = None) -> Path:
+def write_card(
+    onnx_path: Path,
+    model: nn.Module,
+    *,
+    name: str,
+    architecture: str,
+    test_accuracy: float,
+    train_command: str,
+    seed: int,
+    extra: dict[str, Any] | None = None,
+) -> Path:
     """The model card JSON beside the .onnx (fields in DESIGN.md, plus extras)."""
     card = {
         "name": name,
@@ -67,8 +82,13 @@ def write_card(onnx_path: Path, model: nn.Module, *, name: str, architecture: st
         "seed": seed,
         "sha256": sha256(onnx_path),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "input": {"name": "image", "shape": ["N", 1, 28, 28], "dtype": "float32",
-                  "range": [0, 1], "convention": "white ink on black, MNIST-style (centred by mass in 20x20)"},
+        "input": {
+            "name": "image",
+            "shape": ["N", 1, 28, 28],
+            "dtype": "float32",
+            "range": [0, 1],
+            "convention": "white ink on black, MNIST-style (centred by mass in 20x20)",
+        },
         "output": {"name": "logits", "shape": ["N", 10], "dtype": "float32"},
         **(extra or {}),
     }

@@ -45,18 +45,27 @@ class Evaluation:
         precision = tp / np.maximum(cm.sum(0), 1)
         recall = tp / np.maximum(cm.sum(1), 1)
         f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
-        return [{"digit": d, "precision": precision[d], "recall": recall[d], "f1": f1[d],
-                 "support": int(cm[d].sum())} for d in range(10)]
+        return [
+            {"digit": d, "precision": precision[d], "recall": recall[d], "f1": f1[d], "support": int(cm[d].sum())}
+            for d in range(10)
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "n": len(self.labels),
             "accuracy": self.accuracy,
-            "errors": int(len(self.errors)),
+            "errors": len(self.errors),
             "per_class": self.per_class(),
             "confusion": self.confusion().tolist(),
-            "misclassified": [{"index": int(i), "true": int(self.labels[i]), "predicted": int(self.predicted[i]),
-                               "confidence": float(self.probs[i].max())} for i in self.errors],
+            "misclassified": [
+                {
+                    "index": int(i),
+                    "true": int(self.labels[i]),
+                    "predicted": int(self.predicted[i]),
+                    "confidence": float(self.probs[i].max()),
+                }
+                for i in self.errors
+            ],
         }
 
 
@@ -120,10 +129,16 @@ def write_report(images: np.ndarray, ev: Evaluation, out_dir: Path, model_name: 
     """metrics.json, confusion.png and misclassified.png in out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
     data = {"model": model_name, **ev.to_dict()}
-    paths = {"metrics": out_dir / "metrics.json", "confusion": out_dir / "confusion.png",
-             "misclassified": out_dir / "misclassified.png"}
+    paths = {
+        "metrics": out_dir / "metrics.json",
+        "confusion": out_dir / "confusion.png",
+        "misclassified": out_dir / "misclassified.png",
+    }
     paths["metrics"].write_text(json.dumps(data, indent=2) + "\n")
-    confusion_png(ev.confusion(), paths["confusion"],
-                  f"{model_name}: {ev.accuracy:.2%} on {len(ev.labels):,} images (rows true, columns predicted)")
+    confusion_png(
+        ev.confusion(),
+        paths["confusion"],
+        f"{model_name}: {ev.accuracy:.2%} on {len(ev.labels):,} images (rows true, columns predicted)",
+    )
     gallery_png(images, ev, paths["misclassified"])
     return paths

@@ -9,7 +9,7 @@ import numpy as np
 
 from digitreader.data import load_mnist
 from digitreader.training import export
-from digitreader.training.train import TrainConfig, TrainResult, Trainer
+from digitreader.training.train import TrainConfig, Trainer, TrainResult
 
 PARITY_TOLERANCE = 1e-4
 
@@ -20,8 +20,9 @@ class ExportedRun(TrainResult):
     parity: float = 0.0
 
 
-def train_and_export(cfg: TrainConfig, resume: bool = False, command: str = "",
-                     show_progress: bool = True, name: str | None = None) -> ExportedRun:
+def train_and_export(
+    cfg: TrainConfig, resume: bool = False, command: str = "", show_progress: bool = True, name: str | None = None
+) -> ExportedRun:
     trainer = Trainer(cfg, resume=resume, show_progress=show_progress, command=command)
     result = trainer.run()
     model = trainer.eval_model.to("cpu")
@@ -31,11 +32,22 @@ def train_and_export(cfg: TrainConfig, resume: bool = False, command: str = "",
     if diff >= PARITY_TOLERANCE:
         raise RuntimeError(f"ONNX export differs from PyTorch by {diff:.2e} (tolerance {PARITY_TOLERANCE})")
     export.write_card(
-        onnx_path, model, name=name or cfg.model, architecture=cfg.model, test_accuracy=result.test_accuracy,
-        train_command=command, seed=cfg.seed,
-        extra={"train_seconds": round(result.train_seconds, 1), "epochs": len(result.history),
-               "test_images": len(trainer.x_test), "train_images": len(trainer.x_train),
-               "device": str(trainer.device), "onnx_parity_max_abs_diff": diff, "recipe": cfg.to_dict()},
+        onnx_path,
+        model,
+        name=name or cfg.model,
+        architecture=cfg.model,
+        test_accuracy=result.test_accuracy,
+        train_command=command,
+        seed=cfg.seed,
+        extra={
+            "train_seconds": round(result.train_seconds, 1),
+            "epochs": len(result.history),
+            "test_images": len(trainer.x_test),
+            "train_images": len(trainer.x_train),
+            "device": str(trainer.device),
+            "onnx_parity_max_abs_diff": diff,
+            "recipe": cfg.to_dict(),
+        },
     )
     return ExportedRun(**vars(result), onnx_path=onnx_path, parity=diff)
 

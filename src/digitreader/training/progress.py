@@ -15,9 +15,13 @@ class EpochProgress:
         self.console = Console(stderr=True)
         self.bar = Progress(
             TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
-            BarColumn(), MofNCompleteColumn(),
+            BarColumn(),
+            MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]:.4f}  {task.fields[rate]:,.0f} img/s"),
-            TimeRemainingColumn(), console=self.console, transient=True, disable=not enabled,
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+            disable=not enabled,
         )
         self.task = None
         self.t0 = time.perf_counter()
@@ -34,8 +38,9 @@ class EpochProgress:
         self.t0, self.seen = time.perf_counter(), 0
         if self.task is not None:
             self.bar.remove_task(self.task)
-        self.task = self.bar.add_task("train", total=self.samples, epoch=epoch + 1, epochs=self.epochs,
-                                      loss=float("nan"), rate=0.0)
+        self.task = self.bar.add_task(
+            "train", total=self.samples, epoch=epoch + 1, epochs=self.epochs, loss=float("nan"), rate=0.0
+        )
 
     def advance(self, n: int, loss: float | None = None) -> None:
         self.seen += n

@@ -17,14 +17,24 @@ LIGHT = AugmentConfig(rotate_deg=8, scale=0.08, shift=0.08, shear_deg=0)
 STRONG = AugmentConfig(rotate_deg=12, scale=0.12, shift=0.1, shear_deg=8, stroke_p=0.1)
 
 RECIPES: dict[str, TrainConfig] = {
-    "mlp": TrainConfig(model="mlp", epochs=20, optimizer="adamw", lr=2e-3, weight_decay=1e-4,
-                       label_smoothing=0.0, augment=NO_AUGMENT),
-    "lenet5": TrainConfig(model="lenet5", epochs=20, optimizer="adamw", lr=3e-3, weight_decay=1e-4,
-                          label_smoothing=0.0, augment=NO_AUGMENT),
-    "cnn2": TrainConfig(model="cnn2", epochs=12, optimizer="adamw", lr=2e-3, weight_decay=1e-4,
-                        label_smoothing=0.0, augment=LIGHT),
-    "cnn3": TrainConfig(model="cnn3", epochs=12, optimizer="adamw", lr=2e-3, weight_decay=1e-4,
-                        label_smoothing=0.0, augment=LIGHT),
+    "mlp": TrainConfig(
+        model="mlp", epochs=20, optimizer="adamw", lr=2e-3, weight_decay=1e-4, label_smoothing=0.0, augment=NO_AUGMENT
+    ),
+    "lenet5": TrainConfig(
+        model="lenet5",
+        epochs=20,
+        optimizer="adamw",
+        lr=3e-3,
+        weight_decay=1e-4,
+        label_smoothing=0.0,
+        augment=NO_AUGMENT,
+    ),
+    "cnn2": TrainConfig(
+        model="cnn2", epochs=12, optimizer="adamw", lr=2e-3, weight_decay=1e-4, label_smoothing=0.0, augment=LIGHT
+    ),
+    "cnn3": TrainConfig(
+        model="cnn3", epochs=12, optimizer="adamw", lr=2e-3, weight_decay=1e-4, label_smoothing=0.0, augment=LIGHT
+    ),
     "swift": TrainConfig(model="swift", epochs=6, batch_size=128, lr=0.2, augment=LIGHT),
     "swift2": TrainConfig(model="swift2", epochs=3, batch_size=128, lr=0.2, augment=LIGHT),
     "sharp": TrainConfig(model="sharp", epochs=30, batch_size=128, lr=0.1, ema_decay=0.999, augment=STRONG),

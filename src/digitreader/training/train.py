@@ -102,8 +102,7 @@ def _optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
 class Trainer:
     """Holds the model, optimiser, data and history of one run."""
 
-    def __init__(self, cfg: TrainConfig, resume: bool = False, show_progress: bool = True,
-                 command: str = "") -> None:
+    def __init__(self, cfg: TrainConfig, resume: bool = False, show_progress: bool = True, command: str = "") -> None:
         self.cfg, self.out, self.command = cfg, Path(cfg.out_dir), command
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
@@ -206,9 +205,14 @@ class Trainer:
                 self.train_seconds += time.perf_counter() - t0
                 logits = predict_logits(self.eval_model, self.x_test)
                 test_acc = float((logits.argmax(1) == self.y_test).float().mean())
-                row = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc,
-                       "test_acc": test_acc, "train_seconds": self.train_seconds,
-                       "lr": self.scheduler.get_last_lr()[0]}
+                row = {
+                    "epoch": epoch + 1,
+                    "train_loss": train_loss,
+                    "train_acc": train_acc,
+                    "test_acc": test_acc,
+                    "train_seconds": self.train_seconds,
+                    "lr": self.scheduler.get_last_lr()[0],
+                }
                 self.history.append(row)
                 reached = cfg.target_acc is not None and test_acc >= cfg.target_acc
                 if reached and self.seconds_to_target is None:
@@ -219,14 +223,28 @@ class Trainer:
                     break
         (self.out / "history.json").write_text(json.dumps(self.history, indent=2))
         self.save_weights(self.out / "model.pt")
-        return TrainResult(self.out, self.history, self.history[-1]["test_acc"] if self.history else 0.0,
-                           self.train_seconds, self.seconds_to_target, count_params(self.model))
+        return TrainResult(
+            self.out,
+            self.history,
+            self.history[-1]["test_acc"] if self.history else 0.0,
+            self.train_seconds,
+            self.seconds_to_target,
+            count_params(self.model),
+        )
 
     def save_weights(self, path: Path) -> None:
         """The weights to evaluate and export (the EMA ones when enabled)."""
         weights = {k: v for k, v in self.eval_model.state_dict().items() if k != "n_averaged"}
-        checkpoint.save_atomic({"model": self.cfg.model, "state_dict": weights, "config": self.cfg.to_dict(),
-                                "history": self.history, "command": self.command}, path)
+        checkpoint.save_atomic(
+            {
+                "model": self.cfg.model,
+                "state_dict": weights,
+                "config": self.cfg.to_dict(),
+                "history": self.history,
+                "command": self.command,
+            },
+            path,
+        )
 
 
 def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, command: str = "") -> TrainResult:

@@ -1,0 +1,80 @@
+"""Recognizer: ONNX Runtime inference with no torch import, input validation, model loading."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digitreader import ModelError, Recognizer
+
+
+def test_serving_path_never_imports_torch(tmp_path: Path) -> None:
+    """Run the engine in a fresh interpreter where importing torch fails, as if it were uninstalled."""
+    script = textwrap.dedent(
+        """
+        import importlib.abc, sys
+        class NoTorch(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name == "torch" or name.startswith("torch."):
+                    raise ImportError("torch is not installed")
+        sys.meta_path.insert(0, NoTorch())
+        import numpy as np
+        from digitreader import Recognizer
+        import digitreader.cli
+        r = Recognizer()
+        p = r.predict_array(np.zeros((28, 28), np.float32))
+        assert len(p.probabilities) == 10
+        for mod in ("digitreader.server.app", "digitreader.vision.preprocess", "digitreader.vision.segment"):
+            try:
+                __import__(mod)
+            except ModuleNotFoundError as exc:
+                if exc.name and exc.name.startswith("torch"):
+                    raise
+        assert not any(m == "torch" or m.startswith("torch.") for m in sys.modules)
+        print("ok")
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
+
+
+def test_classify_returns_probabilities(recognizer: Recognizer, mnist_test) -> None:  # type: ignore[no-untyped-def]
+    images, labels = mnist_test
+    probs = recognizer.classify(images[:100].astype(np.float32) / 255)
+    assert probs.shape == (100, 10)
+    assert np.allclose(probs.sum(1), 1)
+    assert (probs.argmax(1) == labels[:100]).mean() >= 0.98
+
+
+def test_predict_array_matches_batch(recognizer: Recognizer, mnist_test) -> None:  # type: ignore[no-untyped-def]
+    images, _ = mnist_test
+    x = images[:8].astype(np.float32) / 255
+    batch = recognizer.classify(x)
+    for i in range(8):
+        p = recognizer.predict_array(x[i])
+        assert p.digit == int(batch[i].argmax())
+        assert p.confidence == pytest.approx(max(p.probabilities))
+        assert np.allclose(p.probabilities, batch[i], atol=1e-6)
+
+
+def test_bad_batch_shape_is_explained(recognizer: Recognizer) -> None:
+    with pytest.raises(ValueError, match=r"expected inputs of shape \[N,28,28\].*got \[2, 32, 32\]"):
+        recognizer.classify(np.zeros((2, 32, 32)))
+    assert recognizer.classify(np.zeros((0, 28, 28))).shape == (0, 10)
+
+
+def test_model_errors(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match=r"unknown model 'nope'.*default"):
+        Recognizer("nope")
+    with pytest.raises(ModelError, match="does not exist"):
+        Recognizer(tmp_path / "missing.onnx")
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="is not a loadable ONNX model"):
+        Recognizer(junk)

@@ -1,0 +1,135 @@
+"""The real training code in tiny runs: it learns, checkpoints every epoch, and resumes after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="training tests need the [train] extra (PyTorch)")
+
+from digitreader.training.augment import AugmentConfig, augment  # noqa: E402
+
+TINY = ["--model", "swift", "--tiny", "--epochs", "3", "--lr", "0.05", "--threads", "1", "--no-progress"]
+
+
+def _train(out: Path, mnist_path: Path, *extra: str) -> subprocess.Popen[bytes]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "digitreader.cli",
+        "train",
+        *TINY,
+        "--data-dir",
+        str(mnist_path),
+        "--out",
+        str(out),
+        *extra,
+    ]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _finished_epochs(out: Path) -> int:
+    try:
+        return torch.load(out / "last.pt", weights_only=False)["epoch"] + 1
+    except (FileNotFoundError, EOFError, RuntimeError):
+        return 0
+
+
+def _wait_for_epoch(proc: subprocess.Popen[bytes], out: Path, epochs: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while _finished_epochs(out) < epochs:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "training exited early"
+        assert time.monotonic() < deadline, "training made no progress"
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def reference_run(mnist_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("reference")
+    proc = _train(out, mnist_path)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr.decode()
+    return out
+
+
+def test_tiny_run_learns_and_exports(reference_run: Path) -> None:
+    history = json.loads((reference_run / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert history[-1]["test_acc"] > 0.8  # 2,000 images, 3 epochs: far above chance (0.1)
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    card = json.loads((reference_run / "model.json").read_text())
+    assert card["train_command"].startswith("digitreader train --model swift")
+    assert card["onnx_parity_max_abs_diff"] < 1e-4
+    assert card["test_accuracy"] == pytest.approx(history[-1]["test_acc"], abs=1e-6)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_killed_run_resumes_without_losing_epochs(
+    sig: signal.Signals, reference_run: Path, mnist_path: Path, tmp_path: Path
+) -> None:
+    proc = _train(tmp_path, mnist_path)
+    _wait_for_epoch(proc, tmp_path, 1)
+    os.kill(proc.pid, sig)
+    _, stderr = proc.communicate(timeout=60)
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130 and b"--resume" in stderr
+    kept = torch.load(tmp_path / "last.pt", weights_only=False)
+    assert 1 <= kept["epoch"] + 1 < 3, "the kill should land before the run ends"
+
+    resumed = _train(tmp_path, mnist_path, "--resume")
+    _, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr.decode()
+    history = json.loads((tmp_path / "history.json").read_text())
+    reference = json.loads((reference_run / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert history[0] == kept["history"][0]  # the finished epoch survived untouched
+    # Same seed, same per-epoch data order: the resumed run ends where the uninterrupted one did.
+    for got, want in zip(history, reference, strict=True):
+        assert got["test_acc"] == pytest.approx(want["test_acc"], abs=2e-3)
+        assert got["train_loss"] == pytest.approx(want["train_loss"], rel=1e-3)
+
+
+def test_resume_refuses_a_different_run(reference_run: Path, mnist_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "digitreader.cli",
+            "train",
+            "--model",
+            "mlp",
+            "--tiny",
+            "--epochs",
+            "3",
+            "--data-dir",
+            str(mnist_path),
+            "--out",
+            str(reference_run),
+            "--resume",
+            "--no-progress",
+        ],
+        capture_output=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert b"written by a different run" in proc.stderr
+
+
+def test_augmentation_is_batched_seeded_and_keeps_ink(mnist_test) -> None:  # type: ignore[no-untyped-def]
+    images, _ = mnist_test
+    x = torch.from_numpy(images[:64]).float().div(255).unsqueeze(1)
+    cfg = AugmentConfig(elastic_alpha=2.0, stroke_p=0.5)
+    a = augment(x, cfg, torch.Generator().manual_seed(1))
+    b = augment(x, cfg, torch.Generator().manual_seed(1))
+    c = augment(x, cfg, torch.Generator().manual_seed(2))
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, c)
+    assert a.min() >= 0 and a.max() <= 1
+    ink_ratio = a.sum((1, 2, 3)) / x.sum((1, 2, 3))
+    assert ((ink_ratio > 0.4) & (ink_ratio < 2.5)).all()  # digits stay in the frame, neither vanish nor blot
