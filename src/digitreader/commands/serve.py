@@ -1,0 +1,74 @@
+"""Serve the web app (draw, upload, webcam) at / and the REST API under /api/v1, with OpenAPI docs at /docs.
+The model is loaded once at start-up; requests over the size limits get 413."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from digitreader.commands.common import err, fail, out
+
+HELP = "serve the web app and REST API"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for every interface)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port")
+    p.add_argument("--model", default="default", help="bundled model name or path to an .onnx file")
+    p.add_argument("--workers", type=int, default=1, help="server processes (each loads the model once)")
+    p.add_argument("--threads", type=int, default=0, help="inference threads per process (0: one per CPU core)")
+    p.add_argument("--max-body-mb", type=float, default=10.0, help="largest request body, in MB (413 above)")
+    p.add_argument("--max-megapixels", type=float, default=40.0, help="largest image, in megapixels (413 above)")
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="server log level",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from digitreader.engine import resolve_model
+    from digitreader.errors import ModelError
+    from digitreader.server.limits import MB, Limits
+
+    if not 0 < args.port < 65536:
+        return fail(f"--port must be in 1..65535, got {args.port}")
+    if args.workers < 1 or args.threads < 0:
+        return fail("--workers must be at least 1 and --threads at least 0")
+    try:
+        limits = Limits(max_body_bytes=int(args.max_body_mb * MB), max_pixels=int(args.max_megapixels * 1e6))
+        resolve_model(args.model)
+    except (ValueError, ModelError) as exc:
+        return fail(str(exc))
+
+    shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
+    out.print(f"digitreader: open [bold]http://{shown}:{args.port}/[/] (API docs at /docs); Ctrl+C to stop")
+    if args.workers == 1:
+        from digitreader.server import create_app
+
+        try:
+            app = create_app(args.model, limits=limits, threads=args.threads or None)
+        except ModelError as exc:
+            return fail(str(exc))
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        return 0
+    # Several processes: each builds its own app (and loads the model once) from these settings.
+    os.environ.update(
+        DIGITREADER_MODEL=str(args.model),
+        DIGITREADER_MAX_BODY_MB=str(args.max_body_mb),
+        DIGITREADER_MAX_MEGAPIXELS=str(args.max_megapixels),
+        DIGITREADER_THREADS=str(args.threads),
+    )
+    err.print(f"starting {args.workers} worker processes")
+    uvicorn.run(
+        "digitreader.server.app:create_app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+    )
+    return 0

@@ -1,0 +1,83 @@
+"""The FastAPI application: REST API under ``/api/v1``, the web page at ``/``, OpenAPI at ``/docs``."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from digitreader import __version__
+from digitreader.engine import Recognizer
+from digitreader.server.limits import MB, BodyLimitMiddleware, Limits
+from digitreader.server.routes import router
+from digitreader.server.state import ServerState
+
+STATIC = Path(__file__).parent / "static"
+log = logging.getLogger("digitreader.server")
+
+DESCRIPTION = """Read handwritten digits in drawings, photos and scans.
+
+Send an image as a multipart file (field `image`), as JSON `{"image": "<base64 or data URL>"}`,
+as the raw file with an `image/*` Content-Type, or a ready MNIST-style input as JSON
+`{"pixels": [784 numbers in 0..1]}`. Errors come back as `{"detail": "..."}` with a 4xx status.
+"""
+
+
+def create_app(
+    model: str | os.PathLike[str] = "default",
+    *,
+    recognizer: Recognizer | None = None,
+    limits: Limits | None = None,
+    threads: int | None = None,
+) -> FastAPI:
+    """Build the app; the model is loaded here, once (pass ``recognizer`` to share one already loaded).
+
+    ``threads`` sizes the inference pool (default: the CPU count); each inference runs on one core.
+    """
+    recognizer = recognizer or Recognizer(model, threads=1)
+    limits = limits or Limits()
+    executor = ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1, thread_name_prefix="digitreader")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        log.info("digitreader %s serving model %r (%s)", __version__, recognizer.name, recognizer.path)
+        yield
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="digitreader", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.digitreader = ServerState(recognizer=recognizer, limits=limits, executor=executor)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=limits.max_body_bytes)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    return app
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own validation errors (query, path) as one readable ``detail`` string, like ours."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in errors]
+    return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
+
+
+def create_app_from_env() -> FastAPI:
+    """App factory for ``uvicorn --factory`` and multi-worker serving; settings come from the environment."""
+    limits = Limits(
+        max_body_bytes=int(float(os.environ.get("DIGITREADER_MAX_BODY_MB", "10")) * MB),
+        max_pixels=int(float(os.environ.get("DIGITREADER_MAX_MEGAPIXELS", "40")) * 1_000_000),
+    )
+    threads = int(os.environ.get("DIGITREADER_THREADS", "0")) or None
+    return create_app(os.environ.get("DIGITREADER_MODEL", "default"), limits=limits, threads=threads)

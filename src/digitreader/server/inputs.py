@@ -1,0 +1,137 @@
+"""Turn a request into what the model needs: a 28x28 pixel array or the bytes of an image file.
+
+Accepted bodies (every endpoint that takes an image):
+  multipart/form-data or x-www-form-urlencoded  field ``image``: a file, or base64 / a data URL as text
+  application/json                              ``{"image": "<base64 or data URL>"}`` or ``{"pixels": [784 numbers]}``
+  image/* or application/octet-stream           the image file itself
+
+Status codes: 400 when the body or the image cannot be decoded (bad JSON, bad base64, empty);
+415 for another content type; 422 when the request does not match the schema (missing or
+unknown field, wrong type, wrong pixel count or range).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from digitreader.server.schemas import PIXELS
+
+USAGE = (
+    'send multipart/form-data with the image file in the field "image", JSON {"image": "<base64 or data URL>"} '
+    'or {"pixels": [784 numbers in 0..1]}, or the image file itself with an image/* Content-Type'
+)
+_DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?((?:;[\w.+-]+=[^;,]*)*)(;base64)?,", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Payload:
+    """Exactly one of: ``pixels`` (28x28 float32 in [0, 1], white ink on black) or ``data`` (an image file)."""
+
+    pixels: np.ndarray | None = None
+    data: bytes | None = None
+
+
+async def read_payload(request: Request, max_body_bytes: int) -> Payload:
+    """Parse the request body into a ``Payload``; raise ``HTTPException`` saying what was wrong."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return _from_json(await request.body())
+    if media in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        form = await request.form(max_files=8, max_fields=64, max_part_size=max_body_bytes)
+        try:
+            return await _from_form(form)
+        finally:
+            await form.close()
+    if media.startswith("image/") or media == "application/octet-stream":
+        return Payload(data=_non_empty(await request.body(), "the request body"))
+    got = f"Content-Type {media!r}" if media else "no Content-Type"
+    raise HTTPException(415, f"unsupported body ({got}): {USAGE}")
+
+
+def _from_json(body: bytes) -> Payload:
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise HTTPException(400, f"the body is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise HTTPException(422, f'expected a JSON object with "image" or "pixels", got {_kind(doc)}')
+    unknown = sorted(set(doc) - {"image", "pixels"})
+    if unknown:
+        raise HTTPException(422, f'unknown field(s) {unknown}: expected exactly one of "image" or "pixels"')
+    if len(doc) != 1:
+        raise HTTPException(422, 'expected exactly one of "image" (base64 or data URL) or "pixels" (784 numbers)')
+    if "pixels" in doc:
+        return Payload(pixels=parse_pixels(doc["pixels"]))
+    if not isinstance(doc["image"], str):
+        raise HTTPException(422, f'"image" must be a string (base64 or a data URL), got {_kind(doc["image"])}')
+    return Payload(data=decode_base64(doc["image"]))
+
+
+async def _from_form(form: Any) -> Payload:
+    value = form.get("image")
+    if value is None:
+        fields = sorted(form.keys())
+        seen = f"got field(s) {fields}" if fields else "the form is empty"
+        raise HTTPException(422, f'missing form field "image" ({seen}): {USAGE}')
+    if isinstance(value, UploadFile):
+        return Payload(data=_non_empty(await value.read(), "the uploaded image"))
+    return Payload(data=decode_base64(value))
+
+
+def decode_base64(text: str) -> bytes:
+    """Bytes of base64 text or of a ``data:...;base64,`` URL; HTTP 400 when it is neither."""
+    text = text.strip()
+    match = _DATA_URL.match(text)
+    if match:
+        if not match.group(3):
+            raise HTTPException(400, "the data URL is not base64-encoded (expected data:<type>;base64,...)")
+        text = text[match.end() :]
+    compact = re.sub(r"\s+", "", text)
+    if "-" in compact or "_" in compact:  # the URL-safe alphabet
+        compact = compact.replace("-", "+").replace("_", "/")
+    compact += "=" * (-len(compact) % 4)
+    try:
+        data = base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        raise HTTPException(400, "the image is not valid base64 (nor a base64 data URL)") from None
+    return _non_empty(data, "the image")
+
+
+def parse_pixels(value: Any) -> np.ndarray:
+    """784 numbers in [0, 1] (flat, or 28 rows of 28) as a float32 [28, 28] array; HTTP 422 otherwise."""
+    if isinstance(value, list) and len(value) == 28 and all(isinstance(r, list) and len(r) == 28 for r in value):
+        value = [v for row in value for v in row]
+    if not isinstance(value, list):
+        raise HTTPException(422, f'"pixels" must be a list of {PIXELS} numbers, got {_kind(value)}')
+    if len(value) != PIXELS:
+        raise HTTPException(422, f'"pixels" must hold {PIXELS} numbers (28x28, row by row), got {len(value)}')
+    for i, v in enumerate(value):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise HTTPException(422, f'"pixels" must be numbers, got {_kind(v)} at index {i}')
+        if not math.isfinite(v):
+            raise HTTPException(422, f'"pixels" must be finite numbers, got {v} at index {i}')
+        if not 0 <= v <= 1:
+            hint = " (divide 0..255 values by 255)" if 1 < v <= 255 and float(v).is_integer() else ""
+            raise HTTPException(422, f'"pixels" must be in [0, 1], got {v} at index {i}{hint}')
+    return np.asarray(value, dtype=np.float32).reshape(28, 28)
+
+
+def _non_empty(data: bytes, what: str) -> bytes:
+    if not data:
+        raise HTTPException(400, f"{what} is empty")
+    return data
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__

@@ -1,0 +1,90 @@
+"""The REST API under ``/api/v1``: predict, read, health, model."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Request
+
+from digitreader import __version__
+from digitreader.server import inference
+from digitreader.server.inputs import read_payload
+from digitreader.server.schemas import (
+    ErrorResponse,
+    Health,
+    ImageJSON,
+    ImageUpload,
+    ModelCard,
+    PixelsJSON,
+    PredictResponse,
+    ReadResponse,
+)
+from digitreader.server.state import ServerState
+
+T = TypeVar("T")
+router = APIRouter(prefix="/api/v1")
+
+
+def _request_body() -> dict[str, Any]:
+    """OpenAPI for the image-taking endpoints: the routes parse the body themselves (see ``inputs``)."""
+    image, pixels, upload = (m.model_json_schema() for m in (ImageJSON, PixelsJSON, ImageUpload))
+    upload["properties"]["image"] = {"type": "string", "format": "binary", "description": "the image file"}
+    return {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": upload},
+            "application/json": {"schema": {"oneOf": [image, pixels]}},
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "the body or the image cannot be decoded"},
+    413: {"model": ErrorResponse, "description": "the body or the image is over the size limit"},
+    415: {"model": ErrorResponse, "description": "unsupported Content-Type"},
+    422: {"model": ErrorResponse, "description": "the request does not match the schema"},
+}
+_IMAGE_ENDPOINT: dict[str, Any] = {"responses": _ERRORS, "openapi_extra": {"requestBody": _request_body()}}
+
+
+async def _run(request: Request, work: Callable[..., T]) -> T:
+    """Parse the body, then run the CPU-bound ``work`` in the server's pool so the event loop stays free."""
+    state: ServerState = request.app.state.digitreader
+    payload = await read_payload(request, state.limits.max_body_bytes)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(state.executor, work, state.recognizer, payload, state.limits.max_pixels)
+
+
+@router.post(
+    "/predict", response_model=PredictResponse, summary="Recognise the single digit in an image", **_IMAGE_ENDPOINT
+)
+async def predict(request: Request) -> PredictResponse:
+    """The digit, its confidence, the ten probabilities and the 28x28 input the model saw.
+
+    An image with no digit gets 200 with ``digit: null`` and a ``message``.
+    """
+    return await _run(request, inference.predict)
+
+
+@router.post(
+    "/read", response_model=ReadResponse, summary="Read the number (one or more digits) in an image", **_IMAGE_ENDPOINT
+)
+async def read(request: Request) -> ReadResponse:
+    """The digits left to right, each with its confidence and its box (x, y, w, h) in the image's pixels."""
+    return await _run(request, inference.read)
+
+
+@router.get("/health", response_model=Health, summary="Is the server up, and with which model")
+async def health(request: Request) -> Health:
+    state: ServerState = request.app.state.digitreader
+    return Health(status="ok", model=state.recognizer.name, version=__version__)
+
+
+@router.get("/model", response_model=ModelCard, summary="The loaded model's card")
+async def model(request: Request) -> ModelCard:
+    state: ServerState = request.app.state.digitreader
+    return ModelCard(**{"name": state.recognizer.name, **state.recognizer.card})

@@ -1,0 +1,624 @@
+// digitreader web app: draw a digit, write a number, upload a photo, or film a paper; the server reads it.
+// Plain modern JavaScript, no build step. The REST API is documented at /docs.
+
+const API = "/api/v1";
+const $ = (id) => document.getElementById(id);
+const pct = (p) => `${(p * 100).toFixed(p >= 0.9995 || p < 0.0005 ? 0 : 1)}%`;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const LOW_CONFIDENCE = 0.7; // below this a digit is shown in the warning colour
+
+// ---------------------------------------------------------------- server calls and errors
+
+let toastTimer = 0;
+function showError(message) {
+  const toast = $("toast");
+  toast.textContent = message;
+  toast.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (toast.hidden = true), 7000);
+}
+
+/** POST an image to the API as a multipart upload; resolve to the JSON answer or throw an Error saying why. */
+async function postImage(path, blob, filename) {
+  const form = new FormData();
+  form.append("image", blob, filename);
+  let response;
+  try {
+    response = await fetch(API + path, { method: "POST", body: form });
+  } catch {
+    throw new Error("Cannot reach the server. Is `digitreader serve` still running?");
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    /* not JSON: reported below */
+  }
+  if (!response.ok) {
+    const why = body && body.detail ? String(body.detail) : `${response.status} ${response.statusText}`;
+    throw new Error(response.status === 413 ? `Too large: ${why}` : `The server could not read this: ${why}`);
+  }
+  return body;
+}
+
+/** Run an async job "live": coalesce pokes, never more than one request in flight, always finish on the latest state. */
+class Live {
+  constructor(job, delay) {
+    this.job = job;
+    this.delay = delay;
+    this.dirty = false;
+    this.busy = false;
+    this.timer = 0;
+  }
+  poke(now = false) {
+    this.dirty = true;
+    if (this.busy) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.fire(), now ? 0 : this.delay);
+  }
+  async fire() {
+    this.timer = 0;
+    if (!this.dirty || this.busy) return;
+    this.dirty = false;
+    this.busy = true;
+    try {
+      await this.job();
+    } catch (err) {
+      showError(err.message);
+    } finally {
+      this.busy = false;
+      if (this.dirty) this.poke();
+    }
+  }
+}
+
+// ---------------------------------------------------------------- drawing pad
+
+/** A canvas you draw on with a mouse, finger or pen; strokes are kept (for undo) in logical pixels. */
+class Sketchpad {
+  constructor(canvas, width, height, onChange) {
+    this.canvas = canvas;
+    this.width = width;
+    this.height = height;
+    this.onChange = onChange;
+    this.pen = Math.round(height / 11); // a marker-thick, round pen, like a finger on a phone
+    this.strokes = [];
+    this.current = null;
+    this.revision = 0;
+    this.ctx = canvas.getContext("2d");
+    new ResizeObserver(() => this.resize()).observe(canvas);
+    canvas.addEventListener("pointerdown", (e) => this.down(e));
+    canvas.addEventListener("pointermove", (e) => this.move(e));
+    canvas.addEventListener("pointerup", () => this.up());
+    canvas.addEventListener("pointercancel", () => this.up());
+    canvas.addEventListener("contextmenu", (e) => e.preventDefault());
+  }
+
+  get empty() {
+    return this.strokes.length === 0;
+  }
+
+  resize() {
+    const rect = this.canvas.getBoundingClientRect();
+    const dpr = window.devicePixelRatio || 1;
+    this.canvas.width = Math.max(1, Math.round(rect.width * dpr));
+    this.canvas.height = Math.max(1, Math.round(rect.height * dpr));
+    this.render();
+  }
+
+  point(e) {
+    const rect = this.canvas.getBoundingClientRect();
+    return [((e.clientX - rect.left) * this.width) / rect.width, ((e.clientY - rect.top) * this.height) / rect.height];
+  }
+
+  down(e) {
+    if (e.pointerType === "mouse" && e.button !== 0) return;
+    e.preventDefault();
+    this.canvas.setPointerCapture(e.pointerId);
+    this.canvas.focus({ preventScroll: true });
+    this.current = [this.point(e)];
+    this.strokes.push(this.current);
+    this.changed();
+  }
+
+  move(e) {
+    if (!this.current) return;
+    e.preventDefault();
+    const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
+    for (const ev of events.length ? events : [e]) this.current.push(this.point(ev));
+    this.changed();
+  }
+
+  up() {
+    if (!this.current) return;
+    this.current = null;
+    this.changed(true);
+  }
+
+  undo() {
+    if (this.empty) return;
+    this.strokes.pop();
+    this.current = null;
+    this.changed(true);
+  }
+
+  clear() {
+    if (this.empty) return;
+    this.strokes = [];
+    this.current = null;
+    this.changed(true);
+  }
+
+  changed(final = false) {
+    this.revision += 1;
+    this.canvas.dataset.revision = String(this.revision);
+    this.canvas.parentElement.classList.toggle("inked", !this.empty);
+    this.render();
+    this.onChange(this, final);
+  }
+
+  render() {
+    const c = this.ctx;
+    c.setTransform(1, 0, 0, 1, 0, 0);
+    c.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    c.setTransform(this.canvas.width / this.width, 0, 0, this.canvas.height / this.height, 0, 0);
+    this.paint(c, "#16182a");
+  }
+
+  /** Smooth strokes: quadratic curves through the midpoints of the sampled points. */
+  paint(c, color) {
+    c.strokeStyle = color;
+    c.fillStyle = color;
+    c.lineWidth = this.pen;
+    c.lineCap = "round";
+    c.lineJoin = "round";
+    for (const s of this.strokes) {
+      if (s.length === 1) {
+        c.beginPath();
+        c.arc(s[0][0], s[0][1], this.pen / 2, 0, Math.PI * 2);
+        c.fill();
+        continue;
+      }
+      c.beginPath();
+      c.moveTo(s[0][0], s[0][1]);
+      for (let i = 1; i < s.length - 1; i++) {
+        c.quadraticCurveTo(s[i][0], s[i][1], (s[i][0] + s[i + 1][0]) / 2, (s[i][1] + s[i + 1][1]) / 2);
+      }
+      c.lineTo(s[s.length - 1][0], s[s.length - 1][1]);
+      c.stroke();
+    }
+  }
+
+  /** The drawing as the server gets it: black ink on white paper, a PNG at the logical size. */
+  toBlob() {
+    const off = document.createElement("canvas");
+    off.width = this.width;
+    off.height = this.height;
+    const c = off.getContext("2d");
+    c.fillStyle = "#fff";
+    c.fillRect(0, 0, this.width, this.height);
+    this.paint(c, "#000");
+    return canvasBlob(off, "image/png");
+  }
+}
+
+function canvasBlob(canvas, type, quality) {
+  return new Promise((resolve, reject) =>
+    canvas.toBlob((b) => (b ? resolve(b) : reject(new Error("The browser could not encode the image."))), type, quality),
+  );
+}
+
+function wirePad(pad, prefix) {
+  const undo = $(`${prefix}-undo`);
+  const clear = $(`${prefix}-clear`);
+  undo.addEventListener("click", () => pad.undo());
+  clear.addEventListener("click", () => pad.clear());
+  return () => {
+    undo.disabled = pad.empty;
+    clear.disabled = pad.empty;
+  };
+}
+
+// ---------------------------------------------------------------- one digit: answer, chart, what the model saw
+
+const bars = [];
+function buildChart() {
+  const chart = $("draw-chart");
+  for (let d = 0; d < 10; d++) {
+    const li = document.createElement("li");
+    li.dataset.digit = String(d);
+    li.dataset.p = "0";
+    li.innerHTML = `<span class="pct"></span><span class="bar"><span class="fill"></span></span><span class="digit">${d}</span>`;
+    li.setAttribute("aria-label", `${d}: no answer yet`);
+    chart.append(li);
+    bars.push(li);
+  }
+}
+
+function showChart(probabilities) {
+  const top = probabilities ? probabilities.indexOf(Math.max(...probabilities)) : -1;
+  bars.forEach((li, d) => {
+    const p = probabilities ? probabilities[d] : 0;
+    li.style.setProperty("--p", String(p));
+    li.dataset.p = String(p);
+    li.classList.toggle("top", d === top);
+    li.querySelector(".pct").textContent = probabilities && p >= 0.01 ? pct(p) : "";
+    li.setAttribute("aria-label", probabilities ? `${d}: ${pct(p)}` : `${d}: no answer yet`);
+  });
+}
+
+function showDigit(answer, revision) {
+  const result = $("draw-result");
+  const seen = $("draw-seen");
+  let state = "done";
+  if (!answer) {
+    state = "empty";
+    $("draw-digit").textContent = "?";
+    $("draw-title").textContent = "Draw a digit";
+    $("draw-confidence").textContent = "The answer updates while you draw.";
+  } else if (answer.digit === null) {
+    state = "none";
+    $("draw-digit").textContent = "–";
+    $("draw-title").textContent = "No digit found";
+    $("draw-confidence").textContent = answer.message || "Draw a bit larger or bolder.";
+  } else {
+    const p = answer.probabilities;
+    const second = p.map((v, d) => [v, d]).sort((a, b) => b[0] - a[0])[1];
+    $("draw-digit").textContent = String(answer.digit);
+    $("draw-title").textContent = `Looks like a ${answer.digit}`;
+    $("draw-confidence").textContent =
+      answer.confidence >= 0.9
+        ? `${pct(answer.confidence)} sure`
+        : `${pct(answer.confidence)} sure; could also be a ${second[1]} (${pct(second[0])})`;
+  }
+  showChart(answer && answer.probabilities);
+  seen.hidden = !(answer && answer.preprocessed);
+  $("draw-seen-empty").hidden = !seen.hidden;
+  if (!seen.hidden) seen.src = answer.preprocessed;
+  result.dataset.digit = answer && answer.digit !== null ? String(answer.digit) : "";
+  result.dataset.state = state;
+  result.dataset.revision = String(revision);
+}
+
+// ---------------------------------------------------------------- several digits: text, boxes, chips
+
+/** Show a reading (`/api/v1/read` answer) in the panel `prefix`, boxes placed relative to a w x h image. */
+function showReading(prefix, reading, width, height, revision) {
+  const result = $(`${prefix}-result`);
+  const boxes = $(`${prefix}-boxes`);
+  const list = $(`${prefix}-digits`);
+  boxes.replaceChildren();
+  list.replaceChildren();
+  if (!reading) {
+    $(`${prefix}-text`).textContent = "—";
+    $(`${prefix}-confidence`).textContent = $(`${prefix}-confidence`).dataset.hint || "";
+    result.dataset.state = "empty";
+    result.dataset.text = "";
+    if (revision !== undefined) result.dataset.revision = String(revision);
+    return;
+  }
+  const n = reading.digits.length;
+  $(`${prefix}-text`).textContent = reading.text || "—";
+  $(`${prefix}-confidence`).textContent = n
+    ? `${n} digit${n > 1 ? "s" : ""} · ${pct(reading.confidence)} sure of the whole number`
+    : reading.message || "No digit found.";
+  for (const d of reading.digits) {
+    const [x, y, w, h] = d.box;
+    const low = d.confidence < LOW_CONFIDENCE;
+    const box = document.createElement("div");
+    box.className = low ? "box low" : "box";
+    box.dataset.digit = String(d.digit);
+    Object.assign(box.style, {
+      left: `${(100 * x) / width}%`,
+      top: `${(100 * y) / height}%`,
+      width: `${(100 * w) / width}%`,
+      height: `${(100 * h) / height}%`,
+    });
+    const label = document.createElement("span");
+    label.textContent = `${d.digit} · ${pct(d.confidence)}`;
+    box.append(label);
+    boxes.append(box);
+
+    const li = document.createElement("li");
+    if (low) li.className = "low";
+    if (d.preprocessed) {
+      const img = document.createElement("img");
+      img.src = d.preprocessed;
+      img.alt = `what the model saw for the ${d.digit}`;
+      li.append(img);
+    }
+    const text = document.createElement("div");
+    text.innerHTML = `<b></b><span></span>`;
+    text.querySelector("b").textContent = String(d.digit);
+    text.querySelector("span").textContent = pct(d.confidence);
+    li.append(text);
+    list.append(li);
+  }
+  result.dataset.state = n ? "done" : "none";
+  result.dataset.text = reading.text;
+  if (revision !== undefined) result.dataset.revision = String(revision);
+}
+
+// ---------------------------------------------------------------- photo or scan
+
+const MAX_SIDE = 2400; // photos are scaled down to this before upload: plenty for digits, quick to send
+
+/** Decode in the browser (which applies EXIF rotation), scale down, and re-encode what will be shown and sent. */
+async function normalise(file) {
+  const bitmap = await createImageBitmap(file);
+  const scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+  const c = canvas.getContext("2d");
+  c.fillStyle = "#fff"; // transparent PNGs: read as on white paper
+  c.fillRect(0, 0, canvas.width, canvas.height);
+  c.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  bitmap.close();
+  const png = file.type === "image/png" && canvas.width * canvas.height <= 4e6;
+  return canvasBlob(canvas, png ? "image/png" : "image/jpeg", 0.92);
+}
+
+let photoUrl = "";
+async function readPhoto(file) {
+  if (!file) return;
+  if (file.type && !file.type.startsWith("image/")) {
+    showError(`"${file.name}" is not an image (${file.type}). Choose a photo or scan: PNG, JPEG, WebP, BMP or TIFF.`);
+    return;
+  }
+  const result = $("photo-result");
+  result.dataset.state = "busy";
+  $("photo-confidence").textContent = "Reading…";
+  let blob = file;
+  try {
+    blob = await normalise(file);
+  } catch {
+    /* a format this browser cannot decode (e.g. TIFF): send the file as it is and let the server try */
+  }
+  const img = $("photo-image");
+  URL.revokeObjectURL(photoUrl);
+  photoUrl = URL.createObjectURL(blob);
+  img.src = photoUrl;
+  let width = 0;
+  let height = 0;
+  try {
+    await img.decode();
+    width = img.naturalWidth;
+    height = img.naturalHeight;
+  } catch {
+    /* no preview: the reading is still shown */
+  }
+  $("photo-empty").hidden = true;
+  $("photo-stage").hidden = !width;
+  $("photo-another").hidden = false;
+  $("photo-drop").classList.add("filled");
+  try {
+    const reading = await postImage("/read", blob, file.name || "image");
+    showReading("photo", reading, width || 1, height || 1);
+  } catch (err) {
+    showReading("photo", null);
+    $("photo-confidence").textContent = err.message;
+    result.dataset.state = "error";
+    showError(err.message);
+  }
+}
+
+function wirePhoto() {
+  const input = $("photo-input");
+  const drop = $("photo-drop");
+  $("photo-choose").addEventListener("click", () => input.click());
+  $("photo-another").addEventListener("click", () => input.click());
+  input.addEventListener("change", () => {
+    readPhoto(input.files[0]);
+    input.value = "";
+  });
+  drop.addEventListener("dragenter", () => drop.classList.add("over"));
+  drop.addEventListener("dragleave", (e) => {
+    if (!drop.contains(e.relatedTarget)) drop.classList.remove("over");
+  });
+  // Dropping or pasting an image anywhere on the page reads it.
+  document.addEventListener("dragover", (e) => e.preventDefault());
+  document.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    const file = e.dataTransfer && e.dataTransfer.files[0];
+    if (file) {
+      selectTab("photo");
+      readPhoto(file);
+    }
+  });
+  document.addEventListener("paste", (e) => {
+    const file = [...(e.clipboardData ? e.clipboardData.files : [])].find((f) => f.type.startsWith("image/"));
+    if (file) {
+      e.preventDefault();
+      selectTab("photo");
+      readPhoto(file);
+    }
+  });
+}
+
+// ---------------------------------------------------------------- camera
+
+let cameraSession = null;
+
+async function startCamera() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    showError("The camera needs a secure page: open the app at http://localhost or over https.");
+    return;
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({
+      video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } },
+      audio: false,
+    });
+  } catch (err) {
+    const why = {
+      NotAllowedError: "Camera access was denied. Allow it in the browser's address bar, then try again.",
+      NotFoundError: "No camera was found on this device.",
+      NotReadableError: "The camera is in use by another application.",
+    }[err.name];
+    showError(why || `The camera could not start: ${err.message}`);
+    return;
+  }
+  const video = $("camera-video");
+  video.srcObject = stream;
+  await video.play();
+  $("camera-stage").style.aspectRatio = `${video.videoWidth || 4} / ${video.videoHeight || 3}`;
+  $("camera-off").hidden = true;
+  $("camera-start").hidden = true;
+  $("camera-stop").hidden = false;
+  const session = { stream };
+  cameraSession = session;
+  cameraLoop(session, video);
+}
+
+function stopCamera() {
+  if (!cameraSession) return;
+  for (const track of cameraSession.stream.getTracks()) track.stop();
+  cameraSession = null;
+  $("camera-video").srcObject = null;
+  $("camera-off").hidden = false;
+  $("camera-start").hidden = false;
+  $("camera-stop").hidden = true;
+  $("camera-stats").textContent = "";
+  $("camera-boxes").replaceChildren();
+}
+
+/** Read frames one after another (the next is sent when the answer to the last arrives). */
+async function cameraLoop(session, video) {
+  const canvas = document.createElement("canvas");
+  let last = performance.now();
+  while (cameraSession === session) {
+    const vw = video.videoWidth;
+    const vh = video.videoHeight;
+    if (!vw || !vh) {
+      await sleep(100);
+      continue;
+    }
+    const scale = Math.min(1, 800 / Math.max(vw, vh));
+    canvas.width = Math.round(vw * scale);
+    canvas.height = Math.round(vh * scale);
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    try {
+      const blob = await canvasBlob(canvas, "image/jpeg", 0.85);
+      const reading = await postImage("/read", blob, "frame.jpg");
+      if (cameraSession !== session) break;
+      showReading("camera", reading, canvas.width, canvas.height);
+      const now = performance.now();
+      $("camera-stats").textContent = `${(1000 / (now - last)).toFixed(1)} readings/s`;
+      last = now;
+    } catch (err) {
+      showError(err.message);
+      await sleep(1500);
+    }
+    await sleep(30);
+  }
+}
+
+// ---------------------------------------------------------------- tabs, keys, start-up
+
+const TABS = ["draw", "number", "photo", "camera"];
+let pads = {};
+
+function selectTab(name, focus = false) {
+  for (const t of TABS) {
+    const tab = $(`tab-${t}`);
+    const on = t === name;
+    tab.setAttribute("aria-selected", String(on));
+    tab.tabIndex = on ? 0 : -1;
+    $(`panel-${t}`).hidden = !on;
+    if (on && focus) tab.focus();
+  }
+  if (name !== "camera") stopCamera();
+  if (location.hash !== `#${name}`) history.replaceState(null, "", `#${name}`);
+}
+
+function wireTabs() {
+  for (const t of TABS) $(`tab-${t}`).addEventListener("click", () => selectTab(t));
+  document.querySelector('[role="tablist"]').addEventListener("keydown", (e) => {
+    const i = TABS.findIndex((t) => $(`tab-${t}`).getAttribute("aria-selected") === "true");
+    const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: TABS.length - 1 }[e.key];
+    if (next === undefined) return;
+    e.preventDefault();
+    selectTab(TABS[(next + TABS.length) % TABS.length], true);
+  });
+  const fromHash = location.hash.slice(1);
+  selectTab(TABS.includes(fromHash) ? fromHash : "draw");
+}
+
+function wireKeys() {
+  document.addEventListener("keydown", (e) => {
+    const active = TABS.find((t) => !$(`panel-${t}`).hidden);
+    const pad = pads[active];
+    if (!pad || e.target.closest("input, textarea, select")) return;
+    if ((e.ctrlKey || e.metaKey) && !e.shiftKey && e.key.toLowerCase() === "z") {
+      e.preventDefault();
+      pad.undo();
+    } else if (e.key === "Escape" || (e.key === "Delete" && e.target === pad.canvas)) {
+      pad.clear();
+    }
+  });
+}
+
+async function showModel() {
+  const badge = $("model-badge");
+  try {
+    const response = await fetch(`${API}/model`);
+    if (!response.ok) throw new Error(String(response.status));
+    const card = await response.json();
+    const acc = typeof card.test_accuracy === "number" ? ` · ${(card.test_accuracy * 100).toFixed(2)}% on MNIST` : "";
+    $("model-text").textContent = `model ${card.name}${acc}`;
+    badge.title = [card.architecture, card.params && `${card.params.toLocaleString()} parameters`]
+      .filter(Boolean)
+      .join(", ");
+    badge.className = "model ok";
+  } catch {
+    $("model-text").textContent = "server unreachable";
+    badge.className = "model down";
+  }
+}
+
+function start() {
+  buildChart();
+  for (const t of TABS.slice(1)) $(`${t}-confidence`).dataset.hint = $(`${t}-confidence`).textContent;
+
+  const drawButtons = { update: () => {} };
+  const drawPad = new Sketchpad($("draw-canvas"), 280, 280, (_pad, final) => {
+    drawButtons.update();
+    drawLive.poke(final);
+  });
+  const drawLive = new Live(async () => {
+    const revision = drawPad.revision;
+    if (drawPad.empty) return showDigit(null, revision);
+    $("draw-result").dataset.state = "busy";
+    const answer = await postImage("/predict", await drawPad.toBlob(), "drawing.png");
+    showDigit(answer, revision);
+  }, 90);
+  drawButtons.update = wirePad(drawPad, "draw");
+
+  const numberButtons = { update: () => {} };
+  const numberPad = new Sketchpad($("number-canvas"), 900, 300, (_pad, final) => {
+    numberButtons.update();
+    numberLive.poke(final);
+  });
+  const numberLive = new Live(async () => {
+    const revision = numberPad.revision;
+    if (numberPad.empty) return showReading("number", null, 1, 1, revision);
+    $("number-result").dataset.state = "busy";
+    const reading = await postImage("/read", await numberPad.toBlob(), "number.png");
+    showReading("number", reading, numberPad.width, numberPad.height, revision);
+  }, 150);
+  numberButtons.update = wirePad(numberPad, "number");
+
+  pads = { draw: drawPad, number: numberPad };
+  wireTabs();
+  wireKeys();
+  wirePhoto();
+  $("camera-start").addEventListener("click", startCamera);
+  $("camera-stop").addEventListener("click", stopCamera);
+  document.addEventListener("visibilitychange", () => document.hidden && stopCamera());
+  showModel();
+}
+
+start();
