@@ -1,0 +1,225 @@
+"""Follow digits from frame to frame and smooth their readings, so a still digit never flickers.
+
+Each detection (a box and the model's ten probabilities) is matched to a track by box overlap
+(IoU, after moving the track by its recent velocity), or failing that by centre distance, so
+pans and shakes keep the same track. A track is *confirmed* after ``confirm_after`` hits; its
+shown digit is the vote (mean probabilities) over its last ``window`` readings and changes
+only when another digit beats it by ``switch_margin``: one odd frame cannot flip it. A
+confirmed track outlives up to ``max_missed`` frames without a detection (a dropped frame
+or a hand passing over), a tentative one none. The whole number is reported once it has stayed
+the same for ``settle`` frames, so a sheet swapped for another never shows a mix of the two.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Box = tuple[int, int, int, int]  # x, y, w, h
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """The knobs of tracking and voting, in one place."""
+
+    window: int = 8  # readings voted over
+    confirm_after: int = 3  # hits before a track's digit is shown (0.1 s at 30 fps)
+    max_missed: int = 3  # frames a confirmed track survives without a detection
+    min_iou: float = 0.2  # overlap that counts as the same digit
+    max_shift: float = 0.75  # or: centres this close, as a fraction of the larger side
+    switch_margin: float = 0.2  # mean probability by which a new digit must beat the shown one
+    velocity_smoothing: float = 0.5  # weight of the newest motion in the velocity estimate
+    settle: int = 2  # frames the whole number must stay the same before it is reported
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One digit found in one frame: its box and the model's probabilities for 0..9."""
+
+    box: Box
+    probabilities: np.ndarray
+
+
+@dataclass
+class Track:
+    """One digit followed over time."""
+
+    id: int
+    box: Box
+    votes: deque[np.ndarray]
+    hits: int = 1
+    missed: int = 0
+    shown: int | None = None  # the digit reported, once confirmed
+    velocity: tuple[float, float] = (0.0, 0.0)
+    seen: bool = field(default=True)  # detected in the latest frame
+
+    @property
+    def confirmed(self) -> bool:
+        return self.shown is not None
+
+    def mean(self) -> np.ndarray:
+        return np.mean(self.votes, axis=0)
+
+    @property
+    def confidence(self) -> float:
+        """Mean probability of the shown digit over the vote window."""
+        return float(self.mean()[self.shown]) if self.shown is not None else 0.0
+
+    def predicted(self) -> Box:
+        x, y, w, h = self.box
+        return round(x + self.velocity[0]), round(y + self.velocity[1]), w, h
+
+
+def iou(a: Box, b: Box) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    iw = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = iw * ih
+    union = aw * ah + bw * bh - inter
+    return inter / union if union > 0 else 0.0
+
+
+def centre(box: Box) -> tuple[float, float]:
+    return box[0] + box[2] / 2, box[1] + box[3] / 2
+
+
+def match(tracks: list[Box], detections: list[Box], min_iou: float, max_shift: float) -> list[tuple[int, int]]:
+    """Greedy one-to-one pairs (track index, detection index): best overlap first, then nearest centre."""
+    pairs: list[tuple[int, int]] = []
+    used_t: set[int] = set()
+    used_d: set[int] = set()
+    by_iou = sorted(
+        ((iou(t, d), i, j) for (i, t), (j, d) in itertools.product(enumerate(tracks), enumerate(detections))),
+        reverse=True,
+    )
+    for score, i, j in by_iou:
+        if score < min_iou:
+            break
+        if i not in used_t and j not in used_d:
+            pairs.append((i, j))
+            used_t.add(i)
+            used_d.add(j)
+    by_distance = []
+    for i, t in enumerate(tracks):
+        if i in used_t:
+            continue
+        (tx, ty), reach = centre(t), max_shift * max(t[2], t[3])
+        for j, d in enumerate(detections):
+            if j not in used_d:
+                dx, dy = centre(d)
+                dist = float(np.hypot(dx - tx, dy - ty))
+                if dist <= reach:
+                    by_distance.append((dist, i, j))
+    for _, i, j in sorted(by_distance):
+        if i not in used_t and j not in used_d:
+            pairs.append((i, j))
+            used_t.add(i)
+            used_d.add(j)
+    return pairs
+
+
+class Tracker:
+    """Keeps the tracks; call ``update`` once per frame with that frame's detections."""
+
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        self.config = config or TrackerConfig()
+        self.tracks: list[Track] = []
+        self._ids = itertools.count(1)
+
+    def update(self, detections: list[Detection]) -> list[Track]:
+        """Match, vote, confirm and retire; returns the live tracks (confirmed or not)."""
+        cfg = self.config
+        pairs = match([t.predicted() for t in self.tracks], [d.box for d in detections], cfg.min_iou, cfg.max_shift)
+        matched = {i: j for i, j in pairs}
+        survivors = []
+        for i, track in enumerate(self.tracks):
+            if i in matched:
+                self._observe(track, detections[matched[i]])
+                survivors.append(track)
+            else:
+                track.missed += 1
+                track.seen = False
+                if track.confirmed and track.missed <= cfg.max_missed:
+                    survivors.append(track)
+        taken = set(matched.values())
+        for j, det in enumerate(detections):
+            if j not in taken:
+                track = Track(next(self._ids), det.box, deque([det.probabilities], maxlen=cfg.window))
+                self._settle(track)
+                survivors.append(track)
+        self.tracks = survivors
+        return survivors
+
+    def _observe(self, track: Track, det: Detection) -> None:
+        a = self.config.velocity_smoothing
+        (ox, oy), (nx, ny) = centre(track.box), centre(det.box)
+        track.velocity = (a * (nx - ox) + (1 - a) * track.velocity[0], a * (ny - oy) + (1 - a) * track.velocity[1])
+        track.box = det.box
+        track.votes.append(det.probabilities)
+        track.hits += 1
+        track.missed = 0
+        track.seen = True
+        self._settle(track)
+
+    def _settle(self, track: Track) -> None:
+        """Confirm a track once it has enough hits; switch its digit only on a clear majority."""
+        mean = track.mean()
+        best = int(mean.argmax())
+        if track.shown is None:
+            if track.hits >= self.config.confirm_after:
+                track.shown = best
+        elif best != track.shown and mean[best] >= mean[track.shown] + self.config.switch_margin:
+            track.shown = best
+
+    def confirmed(self) -> list[Track]:
+        return [t for t in self.tracks if t.confirmed]
+
+    def reset(self) -> None:
+        self.tracks = []
+
+
+def reading_order(tracks: list[Track]) -> list[list[Track]]:
+    """Tracks grouped into lines (top to bottom), each line left to right.
+
+    A box joins the current line when its vertical centre lies within the line's vertical span.
+    """
+    lines: list[list[Track]] = []
+    span = (0.0, -1.0)
+    for t in sorted(tracks, key=lambda t: centre(t.box)[1]):
+        cy = centre(t.box)[1]
+        if lines and span[0] <= cy <= span[1]:
+            lines[-1].append(t)
+            span = (min(span[0], t.box[1]), max(span[1], t.box[1] + t.box[3]))
+        else:
+            lines.append([t])
+            span = (t.box[1], t.box[1] + t.box[3])
+    return [sorted(line, key=lambda t: t.box[0]) for line in lines]
+
+
+def number_text(tracks: list[Track]) -> str:
+    """The number the confirmed tracks show: digits in reading order, lines joined by newlines."""
+    shown = [t for t in tracks if t.confirmed]
+    return "\n".join("".join(str(t.shown) for t in line) for line in reading_order(shown))
+
+
+class SettledText:
+    """Reports a text only after it has stayed the same for ``settle`` consecutive frames."""
+
+    def __init__(self, settle: int) -> None:
+        self.settle = settle
+        self.shown = ""
+        self._candidate = ""
+        self._count = 0
+
+    def update(self, text: str) -> str:
+        if text == self._candidate:
+            self._count += 1
+        else:
+            self._candidate, self._count = text, 1
+        if self._count >= self.settle:
+            self.shown = text
+        return self.shown
