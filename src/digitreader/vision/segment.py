@@ -1,0 +1,178 @@
+"""An image holding a number -> one MNIST-style input per digit, in reading order.
+
+``segment`` finds the digits (``vision.blobs``), cuts groups of touching digits apart
+(``vision.split``) and prepares each digit as ``preprocess`` would. ``read_number`` adds
+the recognizer: every candidate (a group read as one digit, or cut into two or three) goes
+into ONE batch, and for each group the reading with the best total log-probability wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from digitreader.engine import Digit, Reading
+from digitreader.errors import NoDigitError
+from digitreader.vision.blobs import Blob, components, merge_strokes, reading_order
+from digitreader.vision.ink import InkMap, extract_ink
+from digitreader.vision.io import load_image
+from digitreader.vision.preprocess import digit_ink, mnist_style
+from digitreader.vision.split import cut_paths, piece_masks
+
+Classify = Callable[[np.ndarray], np.ndarray]  # [N,28,28] float32 -> probabilities [N,10]
+
+SPLIT_ASPECT = 0.95  # a group wider than this x its height may be two touching digits
+THREE_ASPECT = 1.7  # ... and wider than this, three
+WIDE_PENALTY = 3.0  # log-prior per unit of aspect above 1.1 for a single digit
+CUT_PENALTY = 1.0  # log-prior of each cut
+BAD_PIECE_PENALTY = 2.0  # a piece that is a sliver or much shorter than its group
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One digit found in an image: its box (x, y, w, h) in the image's pixels, its 28x28 input, its line."""
+
+    box: tuple[int, int, int, int]
+    input: np.ndarray = field(repr=False, compare=False)
+    line: int = 0
+
+
+@dataclass
+class _Option:
+    """One way to read a group: as one digit, or cut into pieces."""
+
+    boxes: list[tuple[int, int, int, int]]  # working-resolution boxes, left to right
+    inputs: list[np.ndarray]
+    prior: float
+
+
+@dataclass
+class _Slot:
+    group: Blob
+    options: list[_Option]
+
+
+def segment(image: Any, classify: Classify | None = None) -> list[Segment]:
+    """The digits of ``image`` in reading order (left to right, lines top to bottom).
+
+    Without ``classify`` touching digits are cut by their width alone; with it (e.g.
+    ``Recognizer.classify``) each group is cut the way the recognizer is most sure of.
+    Raises ``ImageError`` for unreadable input; an image without ink gives ``[]``.
+    """
+    ink, slots = _plan(image)
+    if not slots:
+        return []
+    chosen = _choose(slots, classify)
+    return [
+        Segment(_original_box(box, ink), inp, slot.group.line)
+        for slot, option in zip(slots, chosen, strict=True)
+        for box, inp in zip(option.boxes, option.inputs, strict=True)
+    ]
+
+
+def read_number(image: Any, classify: Classify) -> Reading:
+    """Read every digit of ``image`` with ``classify`` (called once, all candidates in one batch).
+
+    Lines are joined with a newline in ``Reading.text``; no digit gives ``Reading("", [])``.
+    """
+    ink, slots = _plan(image)
+    if not slots:
+        return Reading("", [])
+    inputs = [inp for s in slots for o in s.options for inp in o.inputs]
+    probs = np.asarray(classify(np.stack(inputs).astype(np.float32)), dtype=np.float64)
+    chosen = _pick(slots, probs)
+    digits: list[Digit] = []
+    lines: dict[int, str] = {}
+    for slot, (option, p) in zip(slots, chosen, strict=True):
+        for box, inp, row in zip(option.boxes, option.inputs, p, strict=True):
+            k = int(row.argmax())
+            digits.append(Digit(k, float(row[k]), _original_box(box, ink), [float(v) for v in row], inp))
+            lines[slot.group.line] = lines.get(slot.group.line, "") + str(k)
+    return Reading("\n".join(lines[k] for k in sorted(lines)), digits)
+
+
+def _plan(image: Any) -> tuple[InkMap, list[_Slot]]:
+    """Find the digit groups and every way of reading each (whole, or cut in two or three)."""
+    ink = extract_ink(load_image(image))
+    labels, blobs = components(ink.mask)
+    groups = reading_order(merge_strokes(blobs))
+    slots: list[_Slot] = []
+    for g in groups:
+        try:
+            whole = _Option([g.box], [mnist_style(digit_ink(ink, labels, g))], _wide_prior(g))
+        except NoDigitError:
+            continue
+        options = [whole]
+        aspect = g.w / max(g.h, 1)
+        if aspect > SPLIT_ASPECT:
+            crop = digit_ink(ink, labels, g)
+            options += _cuts(crop, g, 2)
+            if aspect > THREE_ASPECT:
+                options += _cuts(crop, g, 3)
+        slots.append(_Slot(g, options))
+    return ink, slots
+
+
+def _wide_prior(g: Blob) -> float:
+    return -WIDE_PENALTY * max(0.0, g.w / max(g.h, 1) - 1.1)
+
+
+def _cuts(crop: np.ndarray, g: Blob, parts: int) -> list[_Option]:
+    options = []
+    for paths in cut_paths(crop, parts):
+        boxes, inputs, prior = [], [], -CUT_PENALTY * (parts - 1)
+        for keep in piece_masks(crop.shape, paths):
+            piece = np.where(keep, crop, 0.0)
+            rows, cols = np.flatnonzero(piece.max(1) > 0.05), np.flatnonzero(piece.max(0) > 0.05)
+            if rows.size == 0:
+                break
+            x0, x1, y0, y1 = cols[0], cols[-1] + 1, rows[0], rows[-1] + 1
+            if (x1 - x0) < 0.15 * g.h or (y1 - y0) < 0.5 * g.h:
+                prior -= BAD_PIECE_PENALTY
+            boxes.append((g.x + int(x0), g.y + int(y0), int(x1 - x0), int(y1 - y0)))
+            inputs.append(mnist_style(piece[y0:y1, x0:x1]))
+        else:
+            options.append(_Option(boxes, inputs, prior))
+    return options
+
+
+def _choose(slots: list[_Slot], classify: Classify | None) -> list[_Option]:
+    if classify is not None:
+        inputs = [inp for s in slots for o in s.options for inp in o.inputs]
+        probs = np.asarray(classify(np.stack(inputs).astype(np.float32)), dtype=np.float64)
+        return [option for option, _ in _pick(slots, probs)]
+    chosen = []
+    for s in slots:
+        aspect = s.group.w / max(s.group.h, 1)
+        parts = 1 if aspect <= 1.15 else 2 if aspect <= 1.9 else 3
+        fitting = [o for o in s.options if len(o.inputs) == parts] or s.options[:1]
+        chosen.append(max(fitting, key=lambda o: o.prior))
+    return chosen
+
+
+def _pick(slots: list[_Slot], probs: np.ndarray) -> list[tuple[_Option, np.ndarray]]:
+    """For each slot the option with the best sum of log-probabilities plus its prior."""
+    picked = []
+    i = 0
+    for s in slots:
+        best, best_score, best_p = None, -np.inf, None
+        for o in s.options:
+            p = probs[i : i + len(o.inputs)]
+            i += len(o.inputs)
+            score = float(np.log(np.clip(p.max(axis=1), 1e-12, 1.0)).sum()) + o.prior
+            if score > best_score:
+                best, best_score, best_p = o, score, p
+        picked.append((best, best_p))
+    return picked  # type: ignore[return-value]
+
+
+def _original_box(box: tuple[int, int, int, int], ink: InkMap) -> tuple[int, int, int, int]:
+    """A working-resolution box -> (x, y, w, h) in the original image's pixels."""
+    x, y, w, h = box
+    s = ink.scale
+    height, width = ink.shape
+    x0, y0 = min(x * s, width - 1), min(y * s, height - 1)
+    return (x0, y0, min(w * s, width - x0), min(h * s, height - y0))
