@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -43,18 +42,18 @@ def create_app(
     ``threads`` sizes the inference pool (default: the CPU count); each inference runs on one core.
     """
     recognizer = recognizer or Recognizer(model, threads=1)
-    limits = limits or Limits()
-    executor = ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1, thread_name_prefix="digitreader")
+    state = ServerState(recognizer=recognizer, limits=limits or Limits(), threads=threads or os.cpu_count() or 1)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("digitreader %s serving model %r (%s)", __version__, recognizer.name, recognizer.path)
+        state.pool()
         yield
-        executor.shutdown(wait=False, cancel_futures=True)
+        state.close()
 
     app = FastAPI(title="digitreader", version=__version__, description=DESCRIPTION, lifespan=lifespan)
-    app.state.digitreader = ServerState(recognizer=recognizer, limits=limits, executor=executor)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=limits.max_body_bytes)
+    app.state.digitreader = state
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=state.limits.max_body_bytes)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

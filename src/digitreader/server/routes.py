@@ -56,7 +56,7 @@ async def _run(request: Request, work: Callable[..., T]) -> T:
     state: ServerState = request.app.state.digitreader
     payload = await read_payload(request, state.limits.max_body_bytes)
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(state.executor, work, state.recognizer, payload, state.limits.max_pixels)
+    return await loop.run_in_executor(state.pool(), work, state.recognizer, payload, state.limits.max_pixels)
 
 
 @router.post(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from digitreader.engine import Recognizer
 from digitreader.server.limits import Limits
@@ -13,4 +15,19 @@ from digitreader.server.limits import Limits
 class ServerState:
     recognizer: Recognizer
     limits: Limits
-    executor: ThreadPoolExecutor
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def pool(self) -> ThreadPoolExecutor:
+        """The inference thread pool, started on first use (and again after ``close``: an app may be restarted)."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="digitreader")
+            return self._pool
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
