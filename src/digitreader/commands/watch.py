@@ -44,11 +44,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="default", help="bundled model name or path to an .onnx file")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     p.add_argument(
-        "--detect-scale",
-        type=float,
-        default=1.0,
-        metavar="F",
-        help="find digits on the frame resized by F (e.g. 0.5 for speed on large frames)",
+        "--detect-width",
+        type=int,
+        default=320,
+        metavar="PX",
+        help="find digits on the frame reduced to this width, for speed (0: full resolution)",
     )
     p.add_argument("--window", type=int, default=8, metavar="N", help="vote over each digit's last N readings")
     p.add_argument(
@@ -67,8 +67,8 @@ def _check(args: argparse.Namespace) -> str | None:
     """A usage problem, or None."""
     if args.max_frames is not None and args.max_frames < 1:
         return "--max-frames must be at least 1"
-    if not 0.1 <= args.detect_scale <= 1:
-        return "--detect-scale must be between 0.1 and 1"
+    if args.detect_width < 0 or 0 < args.detect_width < 64:
+        return "--detect-width must be 0 (full resolution) or at least 64"
     if args.window < 1 or args.confirm_after < 1:
         return "--window and --confirm-after must be at least 1"
     if args.confirm_after > args.window:
@@ -112,7 +112,7 @@ def _watch(args: argparse.Namespace, window: bool) -> int:
             stack.enter_context(VideoWriter(args.out, source.fps, (source.width, source.height))) if args.out else None
         )
         tracker = TrackerConfig(window=args.window, confirm_after=args.confirm_after)
-        reader = LiveReader(Recognizer(args.model).classify, Settings(detect_scale=args.detect_scale, tracker=tracker))
+        reader = LiveReader(Recognizer(args.model).classify, Settings(detect_width=args.detect_width, tracker=tracker))
         screen = None
         if window:
             from digitreader.video.window import Window

@@ -116,7 +116,7 @@ def _ink_sheet(paper: np.ndarray, inks: list[_Ink], images: np.ndarray, colour: 
 def _next_number(
     action: str, current: list[_Ink], labels: np.ndarray, paper: tuple[int, int], rng: np.random.Generator
 ) -> list[_Ink]:
-    """Apply one phase's action: a new number, one digit added at the end, the first removed, or none."""
+    """Apply one phase's action: a new number, one digit added, the first removed, or none."""
     if action == "new" or not current:
         count = int(rng.integers(2, 5))
         picks = rng.choice(len(labels), count, replace=False)
@@ -124,11 +124,15 @@ def _next_number(
             _Ink(int(i), int(labels[i]), x, y, s)
             for i, (x, y, s) in zip(picks, _layout(count, paper, rng), strict=True)
         ]
-    last = current[-1]
-    x = last.x + last.size + int(last.size * rng.uniform(0.08, 0.3))
-    if action == "add" and x + last.size <= _safe_area(paper)[2]:
+    if action == "add":  # at the end of the number, or at its start when there is no room at the end
+        first, last, (x0, _, x1, _) = current[0], current[-1], _safe_area(paper)
+        gap = int(last.size * rng.uniform(0.08, 0.3))
         i = int(rng.integers(len(labels)))
-        return [*current, _Ink(i, int(labels[i]), x, last.y + int(rng.integers(-6, 7)), last.size)]
+        y = last.y + int(rng.integers(-6, 7))
+        if last.x + last.size + gap + last.size <= x1:
+            return [*current, _Ink(i, int(labels[i]), last.x + last.size + gap, y, last.size)]
+        if first.x - gap - first.size >= x0:
+            return [_Ink(i, int(labels[i]), first.x - gap - first.size, y, first.size), *current]
     if action == "remove" and len(current) > 2:
         return current[1:]
     return current
@@ -236,6 +240,33 @@ def read_truth(path: Path) -> list[FrameTruth]:
         path = truth_path(path)
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return [FrameTruth(**{**r, "boxes": [tuple(b) for b in r["boxes"]]}) for r in rows]
+
+
+@dataclass(frozen=True)
+class Score:
+    """Readings scored against the truth, over the frames whose number has been still ``after`` frames."""
+
+    frames: int  # frames scored
+    correct: int  # of those, frames whose reported text is the true number
+    changes: int  # times the reported text changed between two scored frames of one still stretch (flicker)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.frames if self.frames else 0.0
+
+
+def score(truth: list[FrameTruth], texts: list[str], after: int = 5) -> Score:
+    """Score one reported text per frame: correct on frames still for ``after`` frames, and no change there."""
+    if len(texts) != len(truth):
+        raise ValueError(f"{len(texts)} readings for {len(truth)} frames")
+    frames = correct = changes = 0
+    for i, (t, text) in enumerate(zip(truth, texts, strict=True)):
+        if t.still < after:
+            continue
+        frames += 1
+        correct += text == t.text
+        changes += i > 0 and truth[i - 1].still >= after and texts[i - 1] != text
+    return Score(frames, correct, changes)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,12 +1,13 @@
-"""The per-frame pipeline: find the digits, classify them in one batch, track and vote.
+"""The per-frame pipeline: find and read the digits (one inference call), track them, vote.
 
-Work is skipped where nothing changed:
+Finding and reading is ``vision.segment.read_number`` on the grey frame, reduced to at most
+``detect_width`` pixels wide. Work is skipped where nothing changed:
 
 - a frame that differs from the last analysed one by at most ``still_threshold`` grey levels
   on a 1/8-size thumbnail reuses that frame's digits (no segmentation, no inference);
-- a digit whose 28x28 input matches the one at the same place in the previous frame (mean
-  difference <= ``reuse_threshold``) keeps its probabilities; only the others go to the model,
-  all in ONE ``classify`` call per frame.
+- an input (28x28) within ``reuse_threshold`` (mean absolute difference) of one the model read
+  in the previous analysed frame keeps its probabilities; only the others go to the model, all
+  in ONE ``classify`` call per frame.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from digitreader.errors import NoDigitError
+from digitreader.engine import Reading
 from digitreader.video.capture import Frame, VideoSource
-from digitreader.video.tracker import Box, Detection, SettledText, Tracker, TrackerConfig, iou, number_text
+from digitreader.video.tracker import Box, Detection, SettledText, Tracker, TrackerConfig, number_text
 
-Segmenter = Callable[[np.ndarray], list[Any]]  # image -> segments with .box (x, y, w, h) and .input (28x28)
 Classifier = Callable[[np.ndarray], np.ndarray]  # [N,28,28] in [0,1] -> probabilities [N,10]
+NumberReader = Callable[[np.ndarray, Classifier], Reading]  # (image, classify) -> Reading, like read_number
 STAGES = ("decode", "prepare", "detect", "classify", "track")
 
 
@@ -32,7 +33,7 @@ STAGES = ("decode", "prepare", "detect", "classify", "track")
 class Settings:
     """The knobs of the video pipeline, in one place."""
 
-    detect_scale: float = 1.0  # segment a frame resized by this factor (boxes are scaled back)
+    detect_width: int = 320  # find digits on the frame reduced to this width (0: full resolution)
     still_threshold: float = 6.0  # grey levels on the thumbnail: at most this much change = nothing moved
     reuse_threshold: float = 0.03  # mean |difference| of two 28x28 inputs in [0,1] that counts as the same
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
@@ -79,39 +80,65 @@ class FrameResult:
         }
 
 
-@dataclass
-class _Found:
-    box: Box
-    input: np.ndarray
-    probabilities: np.ndarray | None = None
-    seen_by_model: np.ndarray | None = None  # the input those probabilities came from
+class ReuseCache:
+    """A ``classify`` that sends the model only inputs unlike those it read on the previous call.
+
+    An input within ``threshold`` (mean absolute difference) of an input the model saw last time
+    takes that input's probabilities. Comparing with the input the model *saw* (not with the latest
+    look-alike) means slow drift is re-read once it adds up.
+    """
+
+    def __init__(self, classify: Classifier, threshold: float) -> None:
+        self.model = classify
+        self.threshold = threshold
+        self._seen = np.zeros((0, 784), np.float32)  # inputs the current probabilities came from
+        self._probs = np.zeros((0, 10), np.float64)
+        self.count = 0  # inputs sent to the model on the last call
+        self.seconds = 0.0  # time spent on the last call
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        t0 = time.perf_counter()
+        flat = np.asarray(batch, np.float32).reshape(len(batch), -1)
+        nearest = np.full(len(flat), -1)
+        if len(self._seen) and len(flat):
+            diff = np.abs(flat[:, None, :] - self._seen[None, :, :]).mean(axis=2)
+            best = diff.argmin(axis=1)
+            nearest = np.where(diff[np.arange(len(flat)), best] <= self.threshold, best, -1)
+        fresh = np.flatnonzero(nearest < 0)
+        probs = np.empty((len(flat), 10), np.float64)
+        seen = flat.copy()
+        if len(fresh):
+            probs[fresh] = self.model(np.asarray(batch, np.float32)[fresh])  # the one model call
+        reused = np.flatnonzero(nearest >= 0)
+        probs[reused] = self._probs[nearest[reused]]
+        seen[reused] = self._seen[nearest[reused]]
+        self._seen, self._probs = seen, probs
+        self.count, self.seconds = len(fresh), time.perf_counter() - t0
+        return probs
+
+    def reset(self) -> None:
+        self._seen, self._probs = self._seen[:0], self._probs[:0]
 
 
-def default_segmenter() -> Segmenter:
-    from digitreader.vision.segment import segment
+def default_number_reader() -> NumberReader:
+    from digitreader.vision.segment import read_number
 
-    def find(gray: np.ndarray) -> list[Any]:
-        try:
-            return segment(gray)
-        except NoDigitError:
-            return []
-
-    return find
+    return read_number
 
 
 class LiveReader:
     """Reads the digits in a stream of frames; keep one per stream (it holds the tracks)."""
 
     def __init__(
-        self, classify: Classifier, settings: Settings | None = None, segmenter: Segmenter | None = None
+        self, classify: Classifier, settings: Settings | None = None, read_number: NumberReader | None = None
     ) -> None:
-        self.classify = classify
         self.settings = settings or Settings()
-        self.segment = segmenter or default_segmenter()
+        self.classify = ReuseCache(classify, self.settings.reuse_threshold)
+        self.read_number = read_number or default_number_reader()
         self.tracker = Tracker(self.settings.tracker)
         self.number = SettledText(self.settings.tracker.settle)
         self._thumb: np.ndarray | None = None  # thumbnail of the last analysed frame
-        self._found: list[_Found] = []  # its digits, with their probabilities
+        self._found: list[Detection] = []  # its digits
 
     def process(self, frame: Frame) -> FrameResult:
         clock = _Clock()
@@ -124,56 +151,36 @@ class LiveReader:
             and int(cv2.absdiff(thumb, self._thumb).max()) <= self.settings.still_threshold
         )
         clock.lap("prepare")
-        if unchanged:
-            found, classified = self._found, 0
-            clock.lap("detect")
-        else:
-            found = self._detect(gray)
-            clock.lap("detect")
-            classified = self._classify(found)
-            self._thumb, self._found = thumb, found
-        clock.lap("classify")
-        tracks = self.tracker.update([Detection(f.box, f.probabilities) for f in found])  # type: ignore[arg-type]
+        classified = 0
+        if not unchanged:
+            self.classify.count = self.classify.seconds = 0
+            self._thumb, self._found = thumb, self._detect(gray)
+            classified = self.classify.count
+        clock.lap("detect")
+        clock.move("detect", "classify", self.classify.seconds if not unchanged else 0.0)
+        tracks = self.tracker.update(self._found)
         digits = [TrackedDigit(t.shown, t.confidence, t.box, t.id, t.seen) for t in tracks if t.shown is not None]
         text = self.number.update(number_text(tracks))
         pending = [t.box for t in tracks if not t.confirmed]
         clock.lap("track")
         return FrameResult(frame.index, frame.time, text, digits, pending, clock.seconds, not unchanged, classified)
 
-    def _detect(self, gray: np.ndarray) -> list[_Found]:
-        scale = self.settings.detect_scale
+    def _detect(self, gray: np.ndarray) -> list[Detection]:
+        """The frame's digits (box in frame pixels, probabilities), read in one batch."""
+        width = self.settings.detect_width
+        scale = width / gray.shape[1] if 0 < width < gray.shape[1] else 1.0
         small = gray if scale == 1 else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        reading = self.read_number(small, self.classify)
         found = []
-        for seg in self.segment(small):
-            x, y, w, h = seg.box
-            box = (
-                (x, y, w, h) if scale == 1 else (round(x / scale), round(y / scale), round(w / scale), round(h / scale))
-            )
-            found.append(_Found(box, np.asarray(seg.input, np.float32)))
+        for d in reading.digits:
+            x, y, w, h = d.box
+            box = (x, y, w, h) if scale == 1 else tuple(round(v / scale) for v in (x, y, w, h))
+            found.append(Detection(box, np.asarray(d.probabilities, np.float64)))  # type: ignore[arg-type]
         return found
-
-    def _classify(self, found: list[_Found]) -> int:
-        """Fill in every digit's probabilities, reusing the previous frame's where the input is unchanged."""
-        todo = []
-        for f in found:
-            prev = max(self._found, key=lambda p: iou(p.box, f.box), default=None)
-            # Compared with the input the model saw, not the last one, so slow drift still gets re-read.
-            if (
-                prev is not None
-                and iou(prev.box, f.box) >= 0.5
-                and float(np.abs(prev.seen_by_model - f.input).mean()) <= self.settings.reuse_threshold
-            ):
-                f.probabilities, f.seen_by_model = prev.probabilities, prev.seen_by_model
-            else:
-                todo.append(f)
-        if todo:
-            probs = self.classify(np.stack([f.input for f in todo]))  # one inference call per frame
-            for f, p in zip(todo, probs, strict=True):
-                f.probabilities, f.seen_by_model = np.asarray(p, np.float64), f.input
-        return len(todo)
 
     def reset(self) -> None:
         self.tracker.reset()
+        self.classify.reset()
         self.number = SettledText(self.settings.tracker.settle)
         self._thumb, self._found = None, []
 
@@ -187,6 +194,11 @@ class _Clock:
         now = time.perf_counter()
         self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self._t
         self._t = now
+
+    def move(self, source: str, target: str, seconds: float) -> None:
+        """Book ``seconds`` of ``source`` under ``target`` (inference happens inside read_number)."""
+        self.seconds[source] -= seconds
+        self.seconds[target] = self.seconds.get(target, 0.0) + seconds
 
 
 def frames(
