@@ -1,0 +1,442 @@
+"""The web app end to end in headless Chromium (Debian's, driven by Playwright): the real server, the real model.
+
+Digits are drawn with the mouse as a person would, stroke by stroke along pen paths
+(``STROKES`` below: each digit written the common way), at different places and sizes;
+photos are made from MNIST test digits printed on paper. Screenshots go to
+``test-output/browser/``.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import math
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+Point = tuple[float, float]
+
+# ---------------------------------------------------------------- how people write digits
+# Each digit is a list of strokes in a unit box (x right, y down, 0..1), the box 0.7 times as
+# wide as it is tall. Curves are sampled densely; the mouse moves through every point.
+
+
+def arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, n: int = 36) -> list[Point]:
+    """Points on an ellipse from angle ``start`` to ``end`` (degrees; 0 = right, 90 = down, -90 = up)."""
+    return [
+        (cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a)))
+        for a in np.linspace(start, end, n).tolist()
+    ]
+
+
+def line(*points: Point, n: int = 12) -> list[Point]:
+    """A polyline through ``points``, each segment sampled ``n`` times."""
+    out: list[Point] = [points[0]]
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        out += [(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t) for t in np.linspace(0, 1, n + 1)[1:].tolist()]
+    return out
+
+
+def bezier(p0: Point, p1: Point, p2: Point, n: int = 20) -> list[Point]:
+    return [
+        ((1 - t) ** 2 * p0[0] + 2 * (1 - t) * t * p1[0] + t**2 * p2[0],
+         (1 - t) ** 2 * p0[1] + 2 * (1 - t) * t * p1[1] + t**2 * p2[1])
+        for t in np.linspace(0, 1, n).tolist()
+    ]  # fmt: skip
+
+
+def figure_eight(n: int = 80) -> list[Point]:
+    """One stroke: from the top, down through the waist, round the lower loop, back up round the upper one."""
+    pts = []
+    for t in np.linspace(0, 2 * math.pi, n).tolist():
+        y = 0.5 - 0.49 * math.cos(t)
+        x = 0.5 - 0.85 * math.sin(t) * math.cos(t)
+        pts.append((x, y))
+    return pts
+
+
+STROKES: dict[int, list[list[Point]]] = {
+    0: [arc(0.5, 0.5, 0.44, 0.49, -90, -90 - 380, 60)],  # round, anticlockwise from the top, closing over
+    1: [line((0.56, 0.0), (0.46, 1.0))],  # one slanted stroke
+    2: [arc(0.5, 0.3, 0.42, 0.29, 195, 375, 30) + line((0.9, 0.38), (0.04, 0.99), (0.97, 0.99))],
+    3: [arc(0.45, 0.26, 0.42, 0.25, -160, 95, 36) + arc(0.45, 0.74, 0.47, 0.26, -95, 160, 36)],
+    4: [line((0.28, 0.0), (0.06, 0.62), (0.96, 0.62)), line((0.72, 0.12), (0.72, 1.0))],  # open top
+    5: [line((0.2, 0.02), (0.16, 0.47)) + arc(0.47, 0.69, 0.42, 0.3, -140, 150, 36), line((0.2, 0.02), (0.92, 0.02))],
+    6: [bezier((0.8, 0.0), (0.12, 0.18), (0.1, 0.7)) + arc(0.5, 0.71, 0.4, 0.28, 180, -180, 48)],
+    7: [line((0.04, 0.03), (0.96, 0.03), (0.4, 1.0))],
+    8: [figure_eight()],
+    9: [arc(0.48, 0.27, 0.38, 0.26, 5, -355, 48) + line((0.86, 0.3), (0.78, 1.0))],
+}
+
+# (digit, centre x, centre y, height), as fractions of the canvas: everywhere, small to large.
+PLACES = [
+    (0, 0.50, 0.50, 0.70),
+    (1, 0.22, 0.28, 0.35),
+    (2, 0.70, 0.66, 0.45),
+    (3, 0.50, 0.45, 0.55),
+    (4, 0.30, 0.70, 0.42),
+    (5, 0.66, 0.34, 0.50),
+    (6, 0.50, 0.52, 0.82),
+    (7, 0.76, 0.76, 0.30),
+    (8, 0.36, 0.42, 0.60),
+    (9, 0.55, 0.55, 0.48),
+    (0, 0.78, 0.24, 0.32),
+    (1, 0.50, 0.50, 0.85),
+    (2, 0.28, 0.32, 0.38),
+    (3, 0.72, 0.70, 0.40),
+    (4, 0.55, 0.45, 0.75),
+    (5, 0.26, 0.72, 0.36),
+    (6, 0.74, 0.30, 0.40),
+    (7, 0.40, 0.48, 0.70),
+    (8, 0.70, 0.62, 0.45),
+    (9, 0.25, 0.30, 0.34),
+]
+
+
+def write(page, canvas: str, digit: int, cx: float, cy: float, height: float) -> None:  # type: ignore[no-untyped-def]
+    """Write ``digit`` with the mouse on ``canvas``, centred at (cx, cy), ``height`` tall (fractions of the canvas)."""
+    box = page.locator(canvas).bounding_box()
+    h = height * box["height"]
+    w = 0.7 * h
+    left = box["x"] + cx * box["width"] - w / 2
+    top = box["y"] + cy * box["height"] - h / 2
+    for stroke in STROKES[digit]:
+        x, y = stroke[0]
+        page.mouse.move(left + x * w, top + y * h)
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(left + x * w, top + y * h, steps=2)
+        page.mouse.up()
+
+
+def settle(page, pad: str, result: str) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the result shows the answer for the drawing as it is now (live updates have caught up)."""
+    revision = page.locator(pad).get_attribute("data-revision")
+    page.wait_for_selector(f'{result}[data-revision="{revision}"]:not([data-state="busy"])', timeout=15_000)
+
+
+# ---------------------------------------------------------------- photos: MNIST test digits on paper
+
+
+def photo_of_number(digits: list[np.ndarray], seed: int = 0) -> tuple[bytes, list[tuple[int, int, int, int]]]:
+    """A phone-like JPEG of the digits written on paper: uneven light, blur, noise. Returns it and where each is."""
+    rng = np.random.default_rng(seed)
+    height, gap = 150, 60
+    w = 200 + len(digits) * (height + gap)
+    h = 420
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    paper = 232 - 30 * (xx / w) - 18 * (yy / h)  # light from the top left
+    paper += rng.normal(0, 3, paper.shape)
+    ink = np.zeros((h, w), np.float32)
+    places = []
+    x = 100
+    for d in digits:
+        size = int(height * rng.uniform(0.9, 1.1))
+        glyph = np.asarray(Image.fromarray(d).resize((size, size), Image.BICUBIC), np.float32) / 255
+        y = (h - size) // 2 + int(rng.integers(-15, 16))
+        ink[y : y + size, x : x + size] = np.maximum(ink[y : y + size, x : x + size], glyph)
+        places.append((x, y, size, size))
+        x += size + gap + int(rng.integers(-10, 11))
+    rgb = np.stack(
+        [paper * (1 - 0.85 * ink) + 20 * ink, paper * (1 - 0.8 * ink) + 25 * ink, paper * (1 - 0.6 * ink)], -1
+    )
+    image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.2))
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=80)
+    return buf.getvalue(), places
+
+
+# ---------------------------------------------------------------- fixtures: the real server, a real browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(recognizer) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from digitreader.server import create_app
+
+    port = free_port()
+    config = uvicorn.Config(create_app(recognizer=recognizer), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator:  # type: ignore[type-arg]
+    if not Path(CHROMIUM).exists():
+        found = shutil.which("chromium")
+        pytest.skip(f"Chromium not found at {CHROMIUM} ({found=}): apt-get install -y chromium (make system-deps)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright) -> Iterator:  # type: ignore[no-untyped-def,type-arg]
+    b = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def shots(output_dir: Path) -> Path:
+    folder = output_dir / "browser"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def page(browser, server: str) -> Iterator:  # type: ignore[no-untyped-def,type-arg]
+    context = browser.new_context(viewport={"width": 1200, "height": 860})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(server + "/")
+    pg.wait_for_selector("#model-badge.ok")
+    yield pg
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+# ---------------------------------------------------------------- drawing single digits
+
+
+def chart(page) -> list[float]:  # type: ignore[no-untyped-def]
+    bars = page.locator("#draw-chart li")
+    assert bars.count() == 10
+    return [float(bars.nth(d).get_attribute("data-p")) for d in range(10)]
+
+
+def test_drawn_digits_are_read(page, shots: Path) -> None:  # type: ignore[no-untyped-def]
+    wrong = []
+    for i, (digit, cx, cy, height) in enumerate(PLACES):
+        if page.locator("#draw-clear").is_enabled():
+            page.click("#draw-clear")
+        write(page, "#draw-canvas", digit, cx, cy, height)
+        settle(page, "#draw-canvas", "#draw-result")
+        page.screenshot(path=str(shots / f"draw-{i:02d}-digit{digit}.png"))
+        shown = page.locator("#draw-digit").text_content()
+        probs = chart(page)
+        assert abs(sum(probs) - 1) < 1e-3
+        top = page.locator("#draw-chart li.top")
+        assert top.count() == 1 and int(top.get_attribute("data-digit")) == int(np.argmax(probs))
+        assert page.locator("#draw-seen").is_visible()  # what the model saw
+        if shown != str(digit) or int(np.argmax(probs)) != digit:
+            wrong.append((i, digit, shown, round(max(probs), 3)))
+    assert not wrong, f"(drawing, meant, read, confidence): {wrong}"
+
+
+def test_undo_clear_and_keyboard(page) -> None:  # type: ignore[no-untyped-def]
+    assert page.locator("#draw-undo").is_disabled()
+    write(page, "#draw-canvas", 4, 0.5, 0.5, 0.6)  # two strokes
+    settle(page, "#draw-canvas", "#draw-result")
+    assert page.locator("#draw-digit").text_content() == "4"
+    page.click("#draw-undo")  # the vertical stroke goes: no longer a 4
+    settle(page, "#draw-canvas", "#draw-result")
+    assert page.locator("#draw-result").get_attribute("data-state") in ("done", "none")
+    page.locator("#draw-canvas").focus()
+    page.keyboard.press("Control+z")  # the first stroke goes too: empty
+    settle(page, "#draw-canvas", "#draw-result")
+    assert page.locator("#draw-result").get_attribute("data-state") == "empty"
+    assert page.locator("#draw-digit").text_content() == "?"
+    write(page, "#draw-canvas", 7, 0.5, 0.5, 0.6)
+    settle(page, "#draw-canvas", "#draw-result")
+    assert page.locator("#draw-digit").text_content() == "7"
+    page.keyboard.press("Escape")
+    settle(page, "#draw-canvas", "#draw-result")
+    assert page.locator("#draw-result").get_attribute("data-state") == "empty"
+    assert chart(page) == [0.0] * 10
+
+
+def test_live_prediction_while_drawing(page) -> None:  # type: ignore[no-untyped-def]
+    """The answer arrives before the pen is lifted."""
+    box = page.locator("#draw-canvas").bounding_box()
+    stroke = STROKES[7][0]
+    page.mouse.move(box["x"] + (0.2 + 0.6 * stroke[0][0]) * box["width"], box["y"] + 0.15 * box["height"])
+    page.mouse.down()
+    for x, y in stroke[1:]:
+        page.mouse.move(box["x"] + (0.2 + 0.42 * x) * box["width"], box["y"] + (0.15 + 0.6 * y) * box["height"])
+    page.wait_for_selector('#draw-result[data-state="done"]', timeout=10_000)
+    page.mouse.up()
+
+
+# ---------------------------------------------------------------- a number, a photo, a camera
+
+
+def test_number_mode_reads_a_drawn_number(page, shots: Path) -> None:  # type: ignore[no-untyped-def]
+    page.click("#tab-number")
+    for number in ("427", "3059"):
+        if page.locator("#number-clear").is_enabled():
+            page.click("#number-clear")
+        n = len(number)
+        for k, ch in enumerate(number):
+            write(page, "#number-canvas", int(ch), (k + 0.5) / n * 0.8 + 0.1, 0.5, 0.7)
+        settle(page, "#number-canvas", "#number-result")
+        page.screenshot(path=str(shots / f"number-{number}.png"))
+        assert page.locator("#number-result").get_attribute("data-text") == number
+        assert page.locator("#number-text").text_content() == number
+        boxes = page.locator("#number-boxes .box")
+        assert boxes.count() == n
+        assert [boxes.nth(k).get_attribute("data-digit") for k in range(n)] == list(number)
+        assert page.locator("#number-digits li").count() == n
+
+
+def test_uploaded_photo_is_read_with_boxes(page, shots: Path, mnist_test) -> None:  # type: ignore[no-untyped-def]
+    images, labels = mnist_test
+    picks = [11, 12, 13, 14]  # four test digits, as they come
+    expected = "".join(str(labels[i]) for i in picks)
+    jpeg, places = photo_of_number([images[i] for i in picks])
+    path = shots / "photo-input.jpg"
+    path.write_bytes(jpeg)
+    page.click("#tab-photo")
+    page.set_input_files("#photo-input", str(path))
+    page.wait_for_selector('#photo-result[data-state="done"]', timeout=15_000)
+    page.screenshot(path=str(shots / "photo.png"))
+    assert page.locator("#photo-text").text_content() == expected
+    boxes = page.locator("#photo-boxes .box")
+    assert boxes.count() == len(picks)
+    image = page.locator("#photo-image").bounding_box()
+    scale = image["width"] / Image.open(io.BytesIO(jpeg)).width
+    for k, (x, y, w, h) in enumerate(places):  # each box lies over its digit
+        b = boxes.nth(k).bounding_box()
+        cx, cy = (b["x"] - image["x"] + b["width"] / 2) / scale, (b["y"] - image["y"] + b["height"] / 2) / scale
+        assert x <= cx <= x + w and y <= cy <= y + h, (k, (cx, cy), (x, y, w, h))
+
+
+def test_paste_and_drop_an_image(page, mnist_test) -> None:  # type: ignore[no-untyped-def]
+    images, labels = mnist_test
+    jpeg, _ = photo_of_number([images[20], images[21]], seed=1)
+    expected = f"{labels[20]}{labels[21]}"
+    script = """async ([bytes, how]) => {
+        const file = new File([new Uint8Array(bytes)], "pasted.jpg", { type: "image/jpeg" });
+        const data = new DataTransfer();
+        data.items.add(file);
+        if (how === "paste") document.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data }));
+        else document.querySelector("#photo-drop").dispatchEvent(
+            new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+    }"""
+    for how in ("paste", "drop"):
+        page.click("#tab-draw")
+        page.evaluate("document.querySelector('#photo-result').dataset.state = 'waiting'")
+        page.evaluate(script, [list(jpeg), how])
+        page.wait_for_selector('#photo-result[data-state="done"]', timeout=15_000)
+        assert page.locator("#tab-photo").get_attribute("aria-selected") == "true"
+        assert page.locator("#photo-text").text_content() == expected
+
+
+def test_clear_error_for_a_file_that_is_not_an_image(page, shots: Path) -> None:  # type: ignore[no-untyped-def]
+    page.click("#tab-photo")
+    page.set_input_files("#photo-input", files=[{"name": "fake.png", "mimeType": "image/png", "buffer": b"not a png"}])
+    page.wait_for_selector('#photo-result[data-state="error"]', timeout=15_000)
+    toast = page.locator("#toast")
+    assert toast.is_visible() and "not an image" in toast.text_content()
+    page.screenshot(path=str(shots / "error.png"))
+    page.set_input_files("#photo-input", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}])
+    page.wait_for_function("document.querySelector('#toast').textContent.includes('notes.txt')")
+
+
+def y4m_of_number(digits: list[np.ndarray], frames: int = 10) -> bytes:
+    """A short Y4M video (Chromium's fake camera plays it in a loop) of the digits on paper."""
+    jpeg, _ = photo_of_number(digits, seed=2)
+    rgb = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB").resize((640, 480)))
+    import cv2
+
+    yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).tobytes()
+    return b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n" + b"".join(b"FRAME\n" + yuv for _ in range(frames))
+
+
+def test_camera_reads_continuously(playwright, server: str, shots: Path, mnist_test, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    images, labels = mnist_test
+    picks = [30, 31, 32]
+    video = tmp_path / "camera.y4m"
+    video.write_bytes(y4m_of_number([images[i] for i in picks]))
+    fake = [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
+    b = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS + fake)
+    try:
+        context = b.new_context(viewport={"width": 1200, "height": 860}, permissions=["camera"])
+        page = context.new_page()
+        page.goto(server + "/#camera")
+        page.click("#camera-start")
+        page.wait_for_selector('#camera-result[data-state="done"]', timeout=20_000)
+        page.wait_for_function("document.querySelector('#camera-stats').textContent.includes('readings/s')")
+        page.screenshot(path=str(shots / "camera.png"))
+        assert page.locator("#camera-text").text_content() == "".join(str(labels[i]) for i in picks)
+        assert page.locator("#camera-boxes .box").count() == len(picks)
+        page.click("#camera-stop")
+        assert page.locator("#camera-start").is_visible()
+    finally:
+        b.close()
+
+
+# ---------------------------------------------------------------- phone screens, keyboard
+
+
+def test_phone_sized_screen(browser, server: str, shots: Path) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, has_touch=True)
+    page = context.new_page()
+    page.goto(server + "/")
+    page.wait_for_selector("#model-badge.ok")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing sticks out sideways
+    write(page, "#draw-canvas", 3, 0.5, 0.5, 0.6)
+    settle(page, "#draw-canvas", "#draw-result")
+    page.screenshot(path=str(shots / "phone.png"), full_page=True)
+    assert page.locator("#draw-digit").text_content() == "3"
+    for tab in ("number", "photo", "camera"):
+        page.click(f"#tab-{tab}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, tab
+    context.close()
+
+
+def test_keyboard_moves_between_modes(page) -> None:  # type: ignore[no-untyped-def]
+    page.locator("#tab-draw").focus()
+    page.keyboard.press("ArrowRight")
+    assert page.locator("#tab-number").get_attribute("aria-selected") == "true"
+    assert page.locator("#panel-number").is_visible() and not page.locator("#panel-draw").is_visible()
+    page.keyboard.press("End")
+    assert page.locator("#tab-camera").get_attribute("aria-selected") == "true"
+    page.keyboard.press("ArrowRight")  # wraps round
+    assert page.locator("#tab-draw").get_attribute("aria-selected") == "true"
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    assert page.locator("#tab-photo").get_attribute("aria-selected") == "true"
+    page.keyboard.press("Tab")  # into the panel: the first control is the upload button
+    assert page.evaluate("document.activeElement.id") == "photo-choose"
