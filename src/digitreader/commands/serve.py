@@ -4,6 +4,7 @@ The model is loaded once at start-up; requests over the size limits get 413."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 
 from digitreader.commands.common import err, fail, out
@@ -19,6 +20,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=0, help="inference threads per process (0: one per CPU core)")
     p.add_argument("--max-body-mb", type=float, default=10.0, help="largest request body, in MB (413 above)")
     p.add_argument("--max-megapixels", type=float, default=40.0, help="largest image, in megapixels (413 above)")
+    p.add_argument(
+        "--http",
+        default="auto",
+        choices=["auto", "h11", "httptools"],
+        help="HTTP parser (auto: httptools if installed)",
+    )
+    p.add_argument(
+        "--loop", default="auto", choices=["auto", "asyncio", "uvloop"], help="event loop (auto: uvloop if installed)"
+    )
     p.add_argument(
         "--log-level",
         default="info",
@@ -38,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"--port must be in 1..65535, got {args.port}")
     if args.workers < 1 or args.threads < 0:
         return fail("--workers must be at least 1 and --threads at least 0")
+    for module in {args.http, args.loop} & {"httptools", "uvloop"}:
+        if importlib.util.find_spec(module) is None:
+            return fail(f"{module} is not installed: pip install {module}, or leave the choice to auto")
     try:
         limits = Limits(max_body_bytes=int(args.max_body_mb * MB), max_pixels=int(args.max_megapixels * 1e6))
         resolve_model(args.model)
@@ -53,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             app = create_app(args.model, limits=limits, threads=args.threads or None)
         except ModelError as exc:
             return fail(str(exc))
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, http=args.http, loop=args.loop)
         return 0
     # Several processes: each builds its own app (and loads the model once) from these settings.
     os.environ.update(
@@ -70,5 +83,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        http=args.http,
+        loop=args.loop,
     )
     return 0

@@ -116,21 +116,33 @@ def parse_pixels(value: Any) -> np.ndarray:
         raise HTTPException(422, f'"pixels" must be a list of {PIXELS} numbers, got {_kind(value)}')
     if len(value) != PIXELS:
         raise HTTPException(422, f'"pixels" must hold {PIXELS} numbers (28x28, row by row), got {len(value)}')
-    for i, v in enumerate(value):
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise HTTPException(422, f'"pixels" must be numbers, got {_kind(v)} at index {i}')
-        if not math.isfinite(v):
-            raise HTTPException(422, f'"pixels" must be finite numbers, got {v} at index {i}')
-        if not 0 <= v <= 1:
-            hint = " (divide 0..255 values by 255)" if 1 < v <= 255 and float(v).is_integer() else ""
-            raise HTTPException(422, f'"pixels" must be in [0, 1], got {v} at index {i}{hint}')
-    return np.asarray(value, dtype=np.float32).reshape(28, 28)
+    if not set(map(type, value)) <= {int, float}:  # bool, str, None, lists ... (bool is not a number here)
+        i, v = next((i, v) for i, v in enumerate(value) if type(v) not in (int, float))
+        raise HTTPException(422, f'"pixels" must be numbers, got {_kind(v)} at index {i}')
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except OverflowError:  # an integer too large for a float
+        array = np.array([v if abs(v) < 1e308 else np.inf for v in value], dtype=np.float64)
+    bad = ~np.isfinite(array) | (array < 0) | (array > 1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        v = value[i]
+        if not math.isfinite(array[i]):
+            raise HTTPException(422, f'"pixels" must be finite numbers, got {_short(v)} at index {i}')
+        hint = " (divide 0..255 values by 255)" if 1 < v <= 255 and float(v).is_integer() else ""
+        raise HTTPException(422, f'"pixels" must be in [0, 1], got {_short(v)} at index {i}{hint}')
+    return array.astype(np.float32).reshape(28, 28)
 
 
 def _non_empty(data: bytes, what: str) -> bytes:
     if not data:
         raise HTTPException(400, f"{what} is empty")
     return data
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 24 else text[:20] + "..."
 
 
 def _kind(value: Any) -> str:
