@@ -440,3 +440,17 @@ def test_keyboard_moves_between_modes(page) -> None:  # type: ignore[no-untyped-
     assert page.locator("#tab-photo").get_attribute("aria-selected") == "true"
     page.keyboard.press("Tab")  # into the panel: the first control is the upload button
     assert page.evaluate("document.activeElement.id") == "photo-choose"
+
+
+def test_screenshot_for_the_readme(browser, server: str, shots: Path) -> None:  # type: ignore[no-untyped-def]
+    """The picture in the README (copied to docs/screenshot.png): a digit drawn and recognised."""
+    context = browser.new_context(viewport={"width": 1200, "height": 790}, device_scale_factor=1)
+    page = context.new_page()
+    page.goto(server + "/")
+    page.wait_for_selector("#model-badge.ok")
+    write(page, "#draw-canvas", 5, 0.5, 0.5, 0.5)
+    settle(page, "#draw-canvas", "#draw-result")
+    page.mouse.move(0, 0)  # no hover effects in the picture
+    page.screenshot(path=str(shots / "screenshot.png"))
+    assert page.locator("#draw-digit").text_content() == "5"
+    context.close()

@@ -115,7 +115,6 @@ class Sketchpad {
     if (e.pointerType === "mouse" && e.button !== 0) return;
     e.preventDefault();
     this.canvas.setPointerCapture(e.pointerId);
-    this.canvas.focus({ preventScroll: true });
     this.current = [this.point(e)];
     this.strokes.push(this.current);
     this.changed();
