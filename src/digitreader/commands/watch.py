@@ -1,9 +1,10 @@
 """Read digits live from a camera or a video file: a box and the digit over each digit, the whole number, fps.
 
-  digitreader watch --camera 0                           a window with the live reading (q quits)
-  digitreader watch --video clip.mp4                     print the number each time it changes
-  digitreader watch --video clip.mp4 --out annotated.mp4 write the annotated video
-  digitreader watch --video clip.mp4 --json              one JSON line per frame: frame, time, text, digits
+  digitreader watch --camera 0                            a window with the live reading (q quits)
+  digitreader watch --camera 0 --json                     headless: one JSON line per frame (Ctrl-C stops)
+  digitreader watch --video clip.mp4                      print the number each time it changes
+  digitreader watch --video clip.mp4 --out annotated.mp4  write the annotated video
+  digitreader watch --video clip.mp4 --json               one JSON line per frame: frame, time, text, digits
 
 Readings are stable: each digit is tracked across frames and its reading is the vote of its
 last frames, so a number is reported once it has been seen a few frames and does not flicker.
@@ -25,6 +26,7 @@ HELP = "read digits live from a camera or a video file"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the examples above as laid out
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--camera", type=int, metavar="INDEX", help="read from this camera (0 is the first)")
     src.add_argument("--video", metavar="FILE", help="read from this video file")
@@ -38,22 +40,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         dest="show",
         action="store_true",
         default=None,
-        help="show a window (default: with a camera, or with a video and neither --out nor --json)",
+        help="show a window (the default with a camera, or with a video and neither --out nor --json)",
     )
     show.add_argument("--no-show", dest="show", action="store_false", help="never open a window")
-    p.add_argument("--model", default="default", help="bundled model name or path to an .onnx file")
+    p.add_argument("--model", default="default", help="bundled model name or path to an .onnx file (default: default)")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     p.add_argument(
         "--detect-width",
         type=int,
         default=320,
         metavar="PX",
-        help="find digits on the frame reduced to this width, for speed (0: full resolution)",
+        help="find digits on the frame reduced to this width, for speed; small digits are still read at full "
+        "resolution (0: always full resolution; default: 320)",
     )
-    p.add_argument("--window", type=int, default=8, metavar="N", help="vote over each digit's last N readings")
-    p.add_argument(
-        "--confirm-after", type=int, default=3, metavar="N", help="show a digit once it has been seen in N frames"
-    )
+    p.add_argument("--window", type=int, default=8, metavar="N", help="vote over each digit's last N readings (8)")
+    p.add_argument("--confirm-after", type=int, default=3, metavar="N", help="show a digit once seen in N frames (3)")
     p.add_argument("--stats", action="store_true", help="print the time spent per stage at the end")
 
 

@@ -203,6 +203,29 @@ def generate(
         still += 1
 
 
+def number_frame(
+    images: np.ndarray,
+    indices: list[int],
+    digit_size: int = 80,
+    size: tuple[int, int] = SIZE,
+    seed: int = 0,
+    noise: float = 2.0,
+    slots: int | None = None,
+) -> np.ndarray:
+    """One still BGR frame: the MNIST digits ``indices`` in a row in the middle of the paper.
+
+    The row is laid out for ``slots`` digits (default: as many as given), so frames with more
+    digits appended keep the first ones exactly where they were.
+    """
+    rng = np.random.default_rng(seed)
+    paper = paper_texture(*size, rng)
+    step = int(digit_size * 1.15)
+    x, y = size[0] // 2 - step * (slots or len(indices)) // 2, size[1] // 2 - digit_size // 2
+    inks = [_Ink(i, -1, x + k * step, y, digit_size) for k, i in enumerate(indices)]
+    sheet = _ink_sheet(paper, inks, images, np.array([70, 45, 35], np.float32))
+    return np.clip(sheet + rng.normal(0, noise, sheet.shape), 0, 255).astype(np.uint8)
+
+
 def write_video(
     path: Path,
     images: np.ndarray,

@@ -2,12 +2,16 @@
 
 OpenCV reports failures by returning False (and logging warnings to stderr); here every
 failure becomes a ``VideoError`` whose message says what went wrong and what to try.
+Decoding a file and encoding the output run on their own threads (OpenCV releases the GIL),
+so on two cores they overlap with the reading of the frames instead of adding to it.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +43,20 @@ def _quiet_opencv() -> Iterator[None]:
         logging.setLogLevel(before)
 
 
+PREFETCH = 4  # frames decoded ahead of the reader
+WRITE_QUEUE = 8  # frames waiting to be encoded
+
+
+def _put(q: queue.Queue, item: object, stop: threading.Event) -> None:
+    """Put, giving up once ``stop`` is set (the consumer has gone)."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
+
+
 @dataclass(frozen=True)
 class Frame:
     """One frame: its index from 0, its time in seconds, and the BGR pixels."""
@@ -62,6 +80,9 @@ class VideoSource:
             self._cap.release()
             raise VideoError(_no_frame_message(self.name, self.live))
         self._first: np.ndarray | None = first
+        self._closed = False
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
         self.height, self.width = first.shape[:2]
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if fps and 1 <= fps <= 1000 else 30.0
@@ -69,21 +90,56 @@ class VideoSource:
         self.frame_count: int | None = count if count > 0 else None
 
     def __iter__(self) -> Iterator[Frame]:
-        index, start = 0, time.perf_counter()
-        while True:
+        images = self._camera_images() if self.live else self._prefetched_images()
+        start = time.perf_counter()
+        for index, image in enumerate(images):
+            if image.ndim == 2:
+                image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+            t = time.perf_counter() - start if self.live else index / self.fps
+            yield Frame(index, t, image)
+
+    def _camera_images(self) -> Iterator[np.ndarray]:
+        """Read in step with the caller: a live camera drops what is not read, so the latest frame is shown."""
+        while self._first is not None or not self._closed:
             if self._first is not None:
                 image, self._first = self._first, None
             else:
                 ok, image = self._cap.read()
                 if not ok or image is None:
                     return
-            if image.ndim == 2:
-                image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-            t = time.perf_counter() - start if self.live else index / self.fps
-            yield Frame(index, t, image)
-            index += 1
+            yield image
+
+    def _prefetched_images(self) -> Iterator[np.ndarray]:
+        """Frames decoded ahead on a thread (a few at most), in order."""
+        frames: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=PREFETCH)
+        stop = threading.Event()
+
+        def decode() -> None:
+            image = self._first
+            self._first = None
+            while image is not None and not stop.is_set():
+                _put(frames, image, stop)
+                ok, image = self._cap.read()
+                image = image if ok else None
+            _put(frames, None, stop)
+
+        worker = threading.Thread(target=decode, name="digitreader-decode", daemon=True)
+        self._stop, self._worker = stop, worker
+        worker.start()
+        try:
+            while (image := frames.get()) is not None:
+                yield image
+        finally:
+            stop.set()
+            while not frames.empty():  # let a blocked put finish
+                frames.get_nowait()
+            worker.join()
 
     def close(self) -> None:
+        self._closed = True
+        if self._worker is not None:
+            self._stop.set()
+            self._worker.join(timeout=5)
         self._cap.release()
 
     def __enter__(self) -> VideoSource:
@@ -138,7 +194,7 @@ FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv"
 
 
 class VideoWriter:
-    """Writes BGR frames to a video file; the codec follows the extension (.mp4 -> mp4v, .avi -> MJPG)."""
+    """Writes BGR frames to a video file on a background thread; the codec follows the extension."""
 
     def __init__(self, path: str | os.PathLike[str], fps: float, size: tuple[int, int]) -> None:
         self.path = Path(path)
@@ -151,11 +207,25 @@ class VideoWriter:
         if not self._writer.isOpened():
             raise VideoError(f"cannot write {self.path} with codec {fourcc} (is the folder writable?)")
         self.size = size
+        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=WRITE_QUEUE)
+        self._worker = threading.Thread(target=self._encode, name="digitreader-encode", daemon=True)
+        self._worker.start()
+
+    def _encode(self) -> None:
+        while (image := self._queue.get()) is not None:
+            self._writer.write(image)
 
     def write(self, image: np.ndarray) -> None:
-        self._writer.write(image)
+        """Queue one frame (BGR, the writer's size); the caller must not change it afterwards."""
+        h, w = image.shape[:2]
+        if (w, h) != self.size:
+            raise VideoError(f"frame of {w}x{h} does not fit a video of {self.size[0]}x{self.size[1]}")
+        self._queue.put(image)
 
     def close(self) -> None:
+        if self._worker.is_alive():
+            self._queue.put(None)
+            self._worker.join()
         self._writer.release()
 
     def __enter__(self) -> VideoWriter:

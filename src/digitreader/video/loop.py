@@ -1,7 +1,10 @@
 """The per-frame pipeline: find and read the digits (one inference call), track them, vote.
 
-Finding and reading is ``vision.segment.read_number`` on the grey frame, reduced to at most
-``detect_width`` pixels wide. Work is skipped where nothing changed:
+Finding and reading is ``vision.segment.read_number`` on the grey frame, reduced to
+``detect_width`` pixels wide (a quarter of the pixels of 640x480) as long as the digits stay at
+least ``min_digit_px`` tall there; smaller digits are read at full resolution, and with no digit
+in view every ``probe_every``-th frame is read at full resolution to look for small ones.
+Work is skipped where nothing changed:
 
 - a frame that differs from the last analysed one by at most ``still_threshold`` grey levels
   on a 1/8-size thumbnail reuses that frame's digits (no segmentation, no inference);
@@ -33,7 +36,9 @@ STAGES = ("decode", "prepare", "detect", "classify", "track")
 class Settings:
     """The knobs of the video pipeline, in one place."""
 
-    detect_width: int = 320  # find digits on the frame reduced to this width (0: full resolution)
+    detect_width: int = 320  # find digits on the frame reduced to this width (0: full resolution) ...
+    min_digit_px: int = 12  # ... unless the digits are shorter than this there: then at full resolution
+    probe_every: int = 8  # with no digit in view, every 8th frame is read at full resolution
     still_threshold: float = 6.0  # grey levels on the thumbnail: at most this much change = nothing moved
     reuse_threshold: float = 0.03  # mean |difference| of two 28x28 inputs in [0,1] that counts as the same
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
@@ -139,6 +144,9 @@ class LiveReader:
         self.number = SettledText(self.settings.tracker.settle)
         self._thumb: np.ndarray | None = None  # thumbnail of the last analysed frame
         self._found: list[Detection] = []  # its digits
+        self._fine = False  # reading at full resolution (small digits)
+        self._relevel = False  # the level just changed: analyse the next frame whatever it shows
+        self._since_fine = 0  # frames since the last look at full resolution
 
     def process(self, frame: Frame) -> FrameResult:
         clock = _Clock()
@@ -150,25 +158,30 @@ class LiveReader:
             and self._thumb.shape == thumb.shape
             and int(cv2.absdiff(thumb, self._thumb).max()) <= self.settings.still_threshold
         )
+        probe = not self._found and self._since_fine >= self.settings.probe_every  # nothing in view: look closer
+        analyse = not unchanged or probe or self._relevel
         clock.lap("prepare")
         classified = 0
-        if not unchanged:
+        if analyse:
             self.classify.count = self.classify.seconds = 0
-            self._thumb, self._found = thumb, self._detect(gray)
+            fine = self._fine or probe
+            self._thumb, self._found = thumb, self._detect(gray, fine)
+            self._since_fine = 0 if fine else self._since_fine
             classified = self.classify.count
+        self._since_fine += 1
         clock.lap("detect")
-        clock.move("detect", "classify", self.classify.seconds if not unchanged else 0.0)
+        clock.move("detect", "classify", self.classify.seconds if analyse else 0.0)
         tracks = self.tracker.update(self._found)
         digits = [TrackedDigit(t.shown, t.confidence, t.box, t.id, t.seen) for t in tracks if t.shown is not None]
         text = self.number.update(number_text(tracks))
         pending = [t.box for t in tracks if not t.confirmed]
         clock.lap("track")
-        return FrameResult(frame.index, frame.time, text, digits, pending, clock.seconds, not unchanged, classified)
+        return FrameResult(frame.index, frame.time, text, digits, pending, clock.seconds, analyse, classified)
 
-    def _detect(self, gray: np.ndarray) -> list[Detection]:
+    def _detect(self, gray: np.ndarray, fine: bool) -> list[Detection]:
         """The frame's digits (box in frame pixels, probabilities), read in one batch."""
-        width = self.settings.detect_width
-        scale = width / gray.shape[1] if 0 < width < gray.shape[1] else 1.0
+        coarse = self._coarse(gray.shape[1])
+        scale = 1.0 if fine else coarse
         small = gray if scale == 1 else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         reading = self.read_number(small, self.classify)
         found = []
@@ -176,13 +189,30 @@ class LiveReader:
             x, y, w, h = d.box
             box = (x, y, w, h) if scale == 1 else tuple(round(v / scale) for v in (x, y, w, h))
             found.append(Detection(box, np.asarray(d.probabilities, np.float64)))  # type: ignore[arg-type]
+        self._choose_level(found, coarse)
         return found
+
+    def _coarse(self, width: int) -> float:
+        target = self.settings.detect_width
+        return target / width if 0 < target < width else 1.0
+
+    def _choose_level(self, found: list[Detection], coarse: float) -> None:
+        """Full resolution while the digits would be under ``min_digit_px`` at the coarse level (with hysteresis).
+
+        A change of level has the next frame analysed even if nothing moved.
+        """
+        fine = self._fine
+        if found and coarse < 1:
+            height = float(np.median([d.box[3] for d in found])) * coarse
+            fine = height < self.settings.min_digit_px * (1.33 if self._fine else 1.0)
+        self._relevel, self._fine = fine != self._fine, fine
 
     def reset(self) -> None:
         self.tracker.reset()
         self.classify.reset()
         self.number = SettledText(self.settings.tracker.settle)
         self._thumb, self._found = None, []
+        self._fine, self._relevel, self._since_fine = False, False, 0
 
 
 class _Clock:
