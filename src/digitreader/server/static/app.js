@@ -306,6 +306,7 @@ function showReading(prefix, reading, width, height, revision) {
     const low = d.confidence < LOW_CONFIDENCE;
     const box = document.createElement("div");
     box.className = low ? "box low" : "box";
+    if (y / height < 0.12) box.classList.add("below"); // no room for the label above the box
     box.dataset.digit = String(d.digit);
     Object.assign(box.style, {
       left: `${(100 * x) / width}%`,
@@ -387,10 +388,10 @@ async function readPhoto(file) {
   } catch {
     /* no preview: the reading is still shown */
   }
-  $("photo-empty").hidden = true;
+  $("photo-empty").hidden = Boolean(width); // no preview: keep the prompt to choose another
   $("photo-stage").hidden = !width;
-  $("photo-another").hidden = false;
-  $("photo-drop").classList.add("filled");
+  $("photo-another").hidden = !width;
+  $("photo-drop").classList.toggle("filled", Boolean(width));
   try {
     const reading = await postImage("/read", blob, file.name || "image");
     showReading("photo", reading, width || 1, height || 1);
