@@ -132,6 +132,7 @@ def test_predict_pixels_reads_mnist(client: TestClient, mnist_test) -> None:  # 
         body = r.json()
         assert body["digit"] == labels[i]
         assert body["confidence"] == max(body["probabilities"])
+        assert r.headers["server-timing"].startswith("inference;dur=")
         assert len(body["probabilities"]) == 10 and abs(sum(body["probabilities"]) - 1) < 1e-6
 
 
