@@ -113,7 +113,10 @@ def _watch(args: argparse.Namespace, window: bool) -> int:
             stack.enter_context(VideoWriter(args.out, source.fps, (source.width, source.height))) if args.out else None
         )
         tracker = TrackerConfig(window=args.window, confirm_after=args.confirm_after)
-        reader = LiveReader(Recognizer(args.model).classify, Settings(detect_width=args.detect_width, tracker=tracker))
+        # One inference thread: a frame's batch is small, and the other core decodes and encodes
+        # (benchmarks/video_fps.py: less CPU per frame than one thread per core).
+        recognizer = Recognizer(args.model, threads=1)
+        reader = LiveReader(recognizer.classify, Settings(detect_width=args.detect_width, tracker=tracker))
         screen = None
         if window:
             from digitreader.video.window import Window
