@@ -26,6 +26,10 @@ COMMANDS = {
 }
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Keep descriptions as written (they hold usage examples) and show option defaults."""
+
+
 def _module(name: str):  # type: ignore[no-untyped-def]
     return importlib.import_module(f"digitreader.commands.{COMMANDS[name]}")
 
@@ -47,7 +51,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             continue
         mod = _module(name)
         p = sub.add_parser(
-            name, help=mod.HELP, description=mod.__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+            name, help=mod.HELP, description=mod.__doc__, formatter_class=_HelpFormatter
         )
         mod.add_arguments(p)
     return parser

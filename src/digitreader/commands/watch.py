@@ -26,7 +26,6 @@ HELP = "read digits live from a camera or a video file"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the examples above as laid out
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--camera", type=int, metavar="INDEX", help="read from this camera (0 is the first)")
     src.add_argument("--video", metavar="FILE", help="read from this video file")
