@@ -62,10 +62,10 @@ def _row_from_card(name: str, card: dict, onnx_path: Path, acc: float) -> dict:
 
 
 def _zoo_row(name: str, args: argparse.Namespace, images, labels) -> dict:  # type: ignore[no-untyped-def]
-    from digitreader.commands.evaluate import model_probs
     from digitreader.training.metrics import Evaluation
     from digitreader.training.pipeline import train_and_export
     from digitreader.training.recipes import recipe_for
+    from digitreader.training.scoring import model_probs
 
     cfg = replace(recipe_for(name), data_dir=args.data_dir, out_dir=str(Path(args.out) / name), threads=args.threads)
     if args.epochs:
@@ -117,8 +117,8 @@ def run(args: argparse.Namespace) -> int:
                 }
             )
         elif name == "default":
-            from digitreader.commands.evaluate import model_probs
             from digitreader.training.metrics import Evaluation
+            from digitreader.training.scoring import model_probs
 
             path = resolve_model("default")
             card = json.loads(path.with_suffix(".json").read_text())

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digitreader.commands.common import add_data_dir, err, fail, out
+from digitreader.commands.common import add_data_dir, err, fail, out, require_torch
+from digitreader.training.scoring import model_probs
 
 HELP = "evaluate a model on the MNIST test set: metrics, confusion matrix, mistakes"
 
@@ -24,27 +25,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, help="evaluate on the first N test images only")
     p.add_argument("--min-accuracy", type=float, help="exit with status 1 when accuracy is below this (0-1)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON instead of a table")
-
-
-def model_probs(model: str, images: np.ndarray) -> np.ndarray:
-    """Probabilities [N,10] of a bundled/ONNX model or a PyTorch checkpoint on uint8 images [N,28,28]."""
-    x = images.astype(np.float32) / 255
-    if model.endswith((".pt", ".pth")):
-        from digitreader.commands.common import require_torch
-
-        require_torch()
-        import torch
-
-        from digitreader.training.train import load_trained, predict_logits
-
-        net = load_trained(model)
-        with torch.inference_mode():
-            logits = predict_logits(net, torch.from_numpy(x[:, None]))
-        return torch.softmax(logits.double(), 1).numpy()
-    from digitreader import Recognizer
-
-    rec = Recognizer(model)
-    return np.concatenate([rec.classify(x[i : i + 1000]) for i in range(0, len(x), 1000)])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     if args.limit:
         images, labels = images[: args.limit], labels[: args.limit]
+    if args.model.endswith((".pt", ".pth")):
+        require_torch()
     try:
         probs = model_probs(args.model, images)
     except ModelError as exc:

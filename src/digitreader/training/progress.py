@@ -50,9 +50,9 @@ class EpochProgress:
         self.bar.update(self.task, advance=n, **fields)
 
     def end_epoch(self, row: dict[str, float]) -> None:
-        if self.enabled:
-            self.console.print(
-                f"epoch {row['epoch']:>3}/{self.epochs}  loss {row['train_loss']:.4f}  "
-                f"train acc {row['train_acc']:.4%}  test acc {row['test_acc']:.4%}  "
-                f"{row['train_seconds']:.1f} s"
-            )
+        """One log line per epoch, with or without the live bar."""
+        self.console.print(
+            f"epoch {row['epoch']:>3}/{self.epochs}  loss {row['train_loss']:.4f}  "
+            f"train acc {row['train_acc']:.4%}  test acc {row['test_acc']:.4%}  "
+            f"{row['train_seconds']:.1f} s"
+        )

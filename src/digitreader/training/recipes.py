@@ -37,6 +37,11 @@ RECIPES: dict[str, TrainConfig] = {
     ),
     "swift": TrainConfig(model="swift", epochs=6, batch_size=128, lr=0.2, augment=LIGHT),
     "swift2": TrainConfig(model="swift2", epochs=3, batch_size=128, lr=0.2, augment=LIGHT),
+    # The plain reference the speed goal is measured against (issue 2): a 150k-parameter CNN with BN,
+    # data as tensors, batched affine augmentation, AdamW + OneCycle.
+    "reference": TrainConfig(
+        model="sharp", epochs=3, batch_size=128, optimizer="adamw", lr=3e-3, weight_decay=1e-2, augment=LIGHT
+    ),
     "sharp": TrainConfig(model="sharp", epochs=30, batch_size=128, lr=0.1, ema_decay=0.999, augment=STRONG),
 }
 
