@@ -1,6 +1,10 @@
-"""Images -> MNIST-style 28x28 inputs: loading, ink extraction, preprocessing, segmentation."""
+"""Images -> MNIST-style 28x28 inputs.
 
-from digitreader.vision.io import load_image
-from digitreader.vision.preprocess import preprocess
+- ``vision.io.load_image``: path, bytes, PIL or numpy -> uint8 array (size checked before decoding)
+- ``vision.ink``: image -> ink map (polarity, paper and shadows divided out, thresholds)
+- ``vision.blobs``: ink -> digit-sized groups in reading order (rules and specks removed)
+- ``vision.preprocess.preprocess``: an image of one digit -> the 28x28 the model expects
+- ``vision.segment``: an image of a number -> one 28x28 per digit (``segment``, ``read_number``)
 
-__all__ = ["load_image", "preprocess"]
+Functions are not re-exported here: ``vision.preprocess`` must stay the module.
+"""

@@ -16,6 +16,7 @@ MIN_SIDE = 3  # px at working resolution; anything smaller is noise
 SPECK = 0.12  # a component smaller than this fraction of the tallest digit is a speck
 FRAGMENT = 0.45  # an isolated group shorter than this fraction of the line height is not a digit
 RULE_LENGTH = 1.8  # a straight run this many digit heights long is a ruled line, not a stroke
+MAX_BLOBS = 300  # components kept (the largest) when noise breaks into thousands
 
 
 @dataclass
@@ -53,6 +54,8 @@ def components(mask: np.ndarray) -> tuple[np.ndarray, list[Blob]]:
         for i, (x, y, w, h, a) in enumerate(stats[1:], start=1)
         if max(w, h) >= MIN_SIDE and a >= MIN_SIDE
     ]
+    if len(blobs) > MAX_BLOBS:  # noise, not writing: keep the largest
+        blobs = sorted(blobs, key=lambda b: -b.area)[:MAX_BLOBS]
     return labels, _drop_specks(blobs)
 
 
@@ -92,7 +95,10 @@ def remove_rules(mask: np.ndarray, stats: np.ndarray) -> np.ndarray:
         digit = float(rstats[1:, 3 if horizontal else 2][solid].max()) if solid.any() else 0.0
         _, labels, lstats, _ = cv2.connectedComponentsWithStats(runs.view(np.uint8), connectivity=8)
         spans = lstats[1:, 2 if horizontal else 3]
-        rule_ids = np.flatnonzero(spans >= max(RULE_LENGTH * digit, 0.3 * extent)) + 1
+        thickness = lstats[1:, 3 if horizontal else 2]
+        # A rule is long (longer than any digit is tall, and a good part of the image) and thin.
+        is_rule = (spans >= max(RULE_LENGTH * digit, 0.3 * extent)) & (thickness <= np.maximum(3, 0.05 * spans))
+        rule_ids = np.flatnonzero(is_rule) + 1
         if rule_ids.size == 0:
             continue
         rules = np.isin(labels, rule_ids)
@@ -110,17 +116,21 @@ def merge_strokes(blobs: list[Blob]) -> list[Blob]:
     height = typical_height(blobs)
     groups = sorted(blobs, key=lambda b: b.x)
     merged = True
-    while merged:
+    while merged:  # until no pair merges; only neighbours in x are compared (sweep)
         merged = False
-        for i in range(len(groups)):
-            for j in range(i + 1, len(groups)):
-                if _same_digit(groups[i], groups[j], height):
-                    groups[i] = groups[i].union(groups[j])
-                    del groups[j]
+        out: list[Blob] = []
+        for b in groups:
+            for k in range(len(out) - 1, -1, -1):
+                a = out[k]
+                if a.x + a.w <= b.x and k < len(out) - 8:
+                    break  # far to the left (up to 8 groups may overlap in x)
+                if _same_digit(a, b, height):
+                    out[k] = a.union(b)
                     merged = True
                     break
-            if merged:
-                break
+            else:
+                out.append(b)
+        groups = sorted(out, key=lambda b: b.x)
     return groups
 
 

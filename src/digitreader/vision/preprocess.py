@@ -25,7 +25,9 @@ FIELD = 28  # ... centred by mass in a 28x28 field
 FINE = 4  # stroke width is measured and adjusted at 4x the box (80x80)
 # Stroke width of MNIST digits in box pixels (2 * area / perimeter at 4x, median of the test set: 1.83).
 MNIST_STROKE = 1.83
-THIN, THICK = 0.75, 1.75  # strokes outside [THIN, THICK] x MNIST_STROKE are brought back to it
+THIN, THICK = 0.75, 1.5  # strokes outside [THIN, THICK] x MNIST_STROKE are brought back into range
+GROW_TO = 1.3  # thin strokes grow to this x MNIST_STROKE: an even pen line needs more weight than MNIST
+SHRINK_TO = 1.1  # and thick ones shrink to this x MNIST_STROKE
 
 
 def preprocess(image: Any) -> np.ndarray:
@@ -35,16 +37,21 @@ def preprocess(image: Any) -> np.ndarray:
     (28x28, white on black, centred) is returned as it is (scaled to [0, 1]).
     Raises ``ImageError`` for unreadable input and ``NoDigitError`` when there is no ink.
     """
+    return locate(image)[0]
+
+
+def locate(image: Any) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """``preprocess``, and the digit's box (x, y, w, h) in the image's pixels."""
     ready = as_mnist(image)
     if ready is not None:
-        return ready
-    arr = load_image(image)
-    ink = extract_ink(arr)
+        rows, cols = np.flatnonzero(ready.max(1) > 0), np.flatnonzero(ready.max(0) > 0)
+        return ready, (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
+    ink = extract_ink(load_image(image))
     labels, blobs = components(ink.mask)
     if not blobs:
         raise NoDigitError()
-    digit = main_digit(merge_strokes(blobs))
-    return mnist_style(digit_ink(ink, labels, digit))
+    digit = main_digit(merge_strokes(blobs), ink.mask.shape)
+    return mnist_style(digit_ink(ink, labels, digit)), ink.to_original(digit.box)
 
 
 def as_mnist(image: Any) -> np.ndarray | None:
@@ -75,12 +82,23 @@ def as_mnist(image: Any) -> np.ndarray | None:
     return np.ascontiguousarray(a, dtype=np.float32)
 
 
-def main_digit(groups: list[Blob]) -> Blob:
-    """The digit of a single-digit image: the largest group, with any sizeable group right beside it."""
-    main = max(groups, key=lambda b: b.area)
+def main_digit(groups: list[Blob], shape: tuple[int, int] | None = None) -> Blob:
+    """The digit of a single-digit image: the largest group, with any sizeable group right beside it.
+
+    With the image ``shape`` (height, width), groups touching the border count for less:
+    they are more often the edge of the sheet or a shadow than a digit.
+    """
+
+    def weight(b: Blob) -> float:
+        if shape is None:
+            return b.area
+        edge = b.x == 0 or b.y == 0 or b.x + b.w >= shape[1] or b.y + b.h >= shape[0]
+        return b.area * (0.25 if edge else 1.0)
+
+    main = max(groups, key=weight)
     near = 0.25 * max(main.h, main.w)
     for g in sorted(groups, key=lambda b: -b.area):
-        if g is main or g.area < 0.15 * main.area:
+        if g is main or g.area < 0.15 * main.area or (shape is not None and weight(g) < g.area):
             continue
         dx = max(0, max(g.x, main.x) - min(g.x + g.w, main.x + main.w))
         dy = max(0, max(g.y, main.y) - min(g.y + g.h, main.y + main.h))
@@ -154,14 +172,14 @@ def _adjust_stroke(fine: np.ndarray) -> np.ndarray:
     if width <= 0:
         return fine
     if width < THIN * MNIST_STROKE:
-        grow = round((MNIST_STROKE - width) * FINE)
+        grow = round((GROW_TO * MNIST_STROKE - width) * FINE)
         if grow >= 1:
             k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow + 1, grow + 1))
             pad = grow + 1
             padded = cv2.copyMakeBorder(fine, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
             return cv2.dilate(padded, k)
     elif width > THICK * MNIST_STROKE:
-        shrink = round((width - THICK * MNIST_STROKE * 0.85) * FINE)
+        shrink = round((width - SHRINK_TO * MNIST_STROKE) * FINE)
         if shrink >= 1:
             k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (shrink + 1, shrink + 1))
             thinner = cv2.erode(fine, k, borderType=cv2.BORDER_CONSTANT, borderValue=0)

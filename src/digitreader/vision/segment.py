@@ -67,7 +67,7 @@ def segment(image: Any, classify: Classify | None = None) -> list[Segment]:
         return []
     chosen = _choose(slots, classify)
     return [
-        Segment(_original_box(box, ink), inp, slot.group.line)
+        Segment(ink.to_original(box), inp, slot.group.line)
         for slot, option in zip(slots, chosen, strict=True)
         for box, inp in zip(option.boxes, option.inputs, strict=True)
     ]
@@ -89,7 +89,7 @@ def read_number(image: Any, classify: Classify) -> Reading:
     for slot, (option, p) in zip(slots, chosen, strict=True):
         for box, inp, row in zip(option.boxes, option.inputs, p, strict=True):
             k = int(row.argmax())
-            digits.append(Digit(k, float(row[k]), _original_box(box, ink), [float(v) for v in row], inp))
+            digits.append(Digit(k, float(row[k]), ink.to_original(box), [float(v) for v in row], inp))
             lines[slot.group.line] = lines.get(slot.group.line, "") + str(k)
     return Reading("\n".join(lines[k] for k in sorted(lines)), digits)
 
@@ -122,13 +122,14 @@ def _wide_prior(g: Blob) -> float:
 
 def _cuts(crop: np.ndarray, g: Blob, parts: int) -> list[_Option]:
     options = []
+    total = float(crop.sum())
     for paths in cut_paths(crop, parts):
         boxes, inputs, prior = [], [], -CUT_PENALTY * (parts - 1)
         for keep in piece_masks(crop.shape, paths):
             piece = np.where(keep, crop, 0.0)
+            if float(piece.sum()) < 0.1 * total:
+                break  # a sliver: not a digit
             rows, cols = np.flatnonzero(piece.max(1) > 0.05), np.flatnonzero(piece.max(0) > 0.05)
-            if rows.size == 0:
-                break
             x0, x1, y0, y1 = cols[0], cols[-1] + 1, rows[0], rows[-1] + 1
             if (x1 - x0) < 0.15 * g.h or (y1 - y0) < 0.5 * g.h:
                 prior -= BAD_PIECE_PENALTY
@@ -167,12 +168,3 @@ def _pick(slots: list[_Slot], probs: np.ndarray) -> list[tuple[_Option, np.ndarr
                 best, best_score, best_p = o, score, p
         picked.append((best, best_p))
     return picked  # type: ignore[return-value]
-
-
-def _original_box(box: tuple[int, int, int, int], ink: InkMap) -> tuple[int, int, int, int]:
-    """A working-resolution box -> (x, y, w, h) in the original image's pixels."""
-    x, y, w, h = box
-    s = ink.scale
-    height, width = ink.shape
-    x0, y0 = min(x * s, width - 1), min(y * s, height - 1)
-    return (x0, y0, min(w * s, width - x0), min(h * s, height - y0))

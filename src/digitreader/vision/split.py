@@ -2,8 +2,9 @@
 
 A straight vertical cut cannot separate digits that lean into each other (a 7's bar over
 the next digit), so each cut is a top-to-bottom path that may drift one pixel sideways
-per row, found by dynamic programming on the ink (the classic "drop-fall" idea with the
-cheapest path instead of a falling drop).
+per row, found by dynamic programming on the ink. Each path is tied to a starting column
+(a valley of the ink's column profile) by a cost for straying from it, so that it cannot
+escape around the digits through the blank paper at the sides.
 """
 
 from __future__ import annotations
@@ -14,85 +15,78 @@ import cv2
 import numpy as np
 
 PATH_HEIGHT = 64  # paths are searched on the crop shrunk to this height
-SIDE_STEP = 0.15  # extra cost of a diagonal step (keeps cuts straight on blank paper)
+SIDE_STEP = 0.2  # cost of a diagonal step (in units of one fully inked pixel)
+STRAY = 6.0  # cost per row of straying a whole crop width from the starting column
 
 
-def cut_paths(ink: np.ndarray, parts: int, max_candidates: int = 3) -> list[list[np.ndarray]]:
-    """Candidate ways to cut ``ink`` (float HxW) into ``parts`` pieces (2 or 3).
+def cut_paths(ink: np.ndarray, parts: int, max_candidates: int = 6) -> list[list[np.ndarray]]:
+    """Candidate ways to cut ``ink`` (float HxW) into ``parts`` pieces (2 or 3), best first.
 
     Each candidate is a list of ``parts - 1`` paths; a path gives, for every row, the column
     at which the cut passes (pixels left of it belong to the piece on the left).
     """
     h, w = ink.shape
-    if w < 2 * parts:
+    if w < 4 * parts:
         return []
     s = min(1.0, PATH_HEIGHT / h)
     small = (
-        cv2.resize(ink, (max(2, round(w * s)), max(2, round(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else ink
+        ink if s >= 1 else cv2.resize(ink, (max(4, round(w * s)), max(2, round(h * s))), interpolation=cv2.INTER_AREA)
     )
-    cost, back = _accumulate(small)
-    ends = _cheap_ends(cost[-1], parts, max_candidates + 2)
-    paths = {int(e): _trace(back, int(e)) for e in ends}
     sw = small.shape[1]
-    candidates: list[list[np.ndarray]] = []
-    if parts == 2:
-        for e in ends[:max_candidates]:
-            candidates.append([_rescale(paths[int(e)], h, w, sw)])
-        return candidates
-    ranked = sorted(paths, key=lambda e: cost[-1][e])
-    for i, a in enumerate(ranked):
-        for b in ranked[i + 1 :]:
-            lo, hi = sorted((a, b))
-            if hi - lo >= 0.2 * sw and lo >= 0.15 * sw and hi <= 0.85 * sw:
-                candidates.append([_rescale(paths[lo], h, w, sw), _rescale(paths[hi], h, w, sw)])
-            if len(candidates) >= max_candidates:
-                return candidates
-    return candidates
+    starts = _valleys(small, parts)
+    paths = {c: _best_path(small, c) for c in starts}
+    cost = {c: float(small[np.arange(small.shape[0]), p].sum()) for c, p in paths.items()}
+    combos = []
+    for cols in itertools.combinations(sorted(paths), parts - 1):
+        bounds = (0, *cols, sw)
+        widths = np.diff(bounds)
+        if widths.min() < 0.15 * sw:
+            continue
+        ends = [paths[c] for c in cols]
+        if any((b <= a).any() for a, b in itertools.pairwise(ends)):
+            continue  # paths that cross do not make pieces
+        combos.append((sum(cost[c] for c in cols), [_rescale(p, h, w, sw) for p in ends]))
+    combos.sort(key=lambda t: t[0])
+    return [c for _, c in combos[:max_candidates]]
 
 
-def _accumulate(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cheapest top-to-bottom path cost ending at each pixel, and the step that got there."""
+def _valleys(ink: np.ndarray, parts: int, k: int = 6) -> list[int]:
+    """Starting columns: the emptiest columns of the (smoothed) column profile, spread apart."""
+    w = ink.shape[1]
+    profile = cv2.GaussianBlur(ink.sum(axis=0).astype(np.float32)[None, :], (0, 0), sigmaX=max(1.0, w / 40)).ravel()
+    lo, hi = max(1, int(0.15 * w)), min(w - 1, int(np.ceil(0.85 * w)))
+    order = lo + np.argsort(profile[lo:hi], kind="stable")
+    chosen: list[int] = []
+    for c in order:
+        if all(abs(int(c) - p) >= max(2, int(0.1 * w)) for p in chosen):
+            chosen.append(int(c))
+        if len(chosen) >= k + (parts - 2) * 2:
+            break
+    # The even split points help when the profile has no clear valley.
+    for j in range(1, parts):
+        even = round(j * w / parts)
+        if all(abs(even - p) >= 2 for p in chosen):
+            chosen.append(even)
+    return chosen
+
+
+def _best_path(ink: np.ndarray, start: int) -> np.ndarray:
+    """The cheapest top-to-bottom path near column ``start`` (one column per row)."""
     h, w = ink.shape
-    cost = np.empty((h, w), np.float32)
+    cols = np.arange(w, dtype=np.float32)
+    cost_map = ink + STRAY * np.abs(cols - start)[None, :] / w
+    cost = cost_map[0].copy()
     back = np.zeros((h, w), np.int8)
-    cost[0] = ink[0]
     inf = np.float32(np.inf)
     for r in range(1, h):
-        prev = cost[r - 1]
-        left = np.concatenate(([inf], prev[:-1])) + SIDE_STEP
-        right = np.concatenate((prev[1:], [inf])) + SIDE_STEP
-        stacked = np.stack((left, prev, right))
+        left = np.concatenate(([inf], cost[:-1])) + SIDE_STEP
+        right = np.concatenate((cost[1:], [inf])) + SIDE_STEP
+        stacked = np.stack((left, cost, right))
         step = stacked.argmin(axis=0)
-        cost[r] = ink[r] + stacked[step, np.arange(w)]
+        cost = cost_map[r] + stacked[step, np.arange(w)]
         back[r] = step - 1
-    return cost, back
-
-
-def _cheap_ends(final: np.ndarray, parts: int, k: int) -> np.ndarray:
-    """Columns (local minima of the final cost, away from the edges) where good paths end."""
-    w = final.size
-    lo, hi = max(1, int(0.15 * w)), min(w - 1, int(np.ceil(0.85 * w)))
-    if parts == 2:
-        lo, hi = max(1, int(0.2 * w)), min(w - 1, int(np.ceil(0.8 * w)))
-    idx = np.arange(lo, hi)
-    if idx.size == 0:
-        return idx
-    vals = final[lo:hi]
-    order = idx[np.argsort(vals, kind="stable")]
-    chosen: list[int] = []
-    spacing = max(1, int(0.08 * w))
-    for c in order:
-        if all(abs(int(c) - p) >= spacing for p in chosen):
-            chosen.append(int(c))
-        if len(chosen) >= k:
-            break
-    return np.array(chosen, dtype=int)
-
-
-def _trace(back: np.ndarray, end: int) -> np.ndarray:
-    h = back.shape[0]
     path = np.empty(h, int)
-    path[-1] = end
+    path[-1] = int(np.argmin(cost))
     for r in range(h - 1, 0, -1):
         path[r - 1] = path[r] + back[r, path[r]]
     return path
@@ -101,7 +95,7 @@ def _trace(back: np.ndarray, end: int) -> np.ndarray:
 def _rescale(path: np.ndarray, h: int, w: int, sw: int) -> np.ndarray:
     """A path found on the shrunk crop -> one column per row of the full crop."""
     if path.size == h and sw == w:
-        return path
+        return np.clip(path, 1, w - 1)
     rows = np.minimum((np.arange(h) * path.size / h).astype(int), path.size - 1)
     return np.clip(np.round((path[rows] + 0.5) * w / sw).astype(int), 1, w - 1)
 

@@ -1,0 +1,177 @@
+"""What ``predict`` and ``read`` share: finding image files, running them, progress, output.
+
+Files are worked on by a few threads (decoding and preprocessing release the GIL; ONNX
+Runtime is thread-safe) and reported in input order, one JSON line or table row each. A
+file that cannot be read gets an error line and the others go on; the exit status is 1
+when any file failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from digitreader.commands.common import err, fail, out
+
+Work = Callable[[Path], dict[str, Any]]  # one file -> its JSON fields (raises on failure)
+
+
+def add_arguments(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("paths", nargs="+", metavar="FILE_OR_DIR", help=f"images ({what}), or folders of images")
+    p.add_argument("--json", action="store_true", help="one JSON line per image on stdout instead of a table")
+    p.add_argument("--model", default="default", metavar="NAME_OR_PATH", help="bundled model name or .onnx file")
+    p.add_argument(
+        "--no-recursive",
+        dest="recursive",
+        action="store_false",
+        help="take only the images directly inside a folder, not in its subfolders",
+    )
+    p.add_argument(
+        "--debug-dir",
+        metavar="DIR",
+        default=None,
+        help="write what the model saw for each image: boxes on the image and the 28x28 inputs",
+    )
+    p.add_argument(
+        "--jobs", type=int, default=min(4, os.cpu_count() or 1), metavar="N", help="images worked on at once"
+    )
+
+
+def _natural(path: Path) -> list[Any]:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", str(path))]
+
+
+def collect(paths: Iterable[str], recursive: bool) -> list[Path]:
+    """The files to read: each FILE as given, each folder's images (sorted, recursively by default)."""
+    from digitreader.vision.io import IMAGE_SUFFIXES
+
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_dir():
+            files.append(path)  # a missing or unreadable file is reported on its own line
+            continue
+        found = path.rglob("*") if recursive else path.glob("*")
+        images = [
+            f
+            for f in found
+            if f.suffix.lower() in IMAGE_SUFFIXES
+            and f.is_file()
+            and not any(part.startswith(".") for part in f.relative_to(path).parts)
+        ]
+        files.extend(sorted(images, key=_natural))
+    return files
+
+
+def results(files: list[Path], work: Work, jobs: int) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """(file, fields) in input order; a failure gives {"error": message} instead of raising."""
+
+    def guarded(path: Path) -> dict[str, Any]:
+        try:
+            return work(path)
+        except Exception as exc:  # every failure becomes an error line, never a traceback
+            from digitreader.errors import DigitReaderError
+
+            if isinstance(exc, DigitReaderError):
+                return {"error": str(exc)}
+            return {"error": f"unexpected error: {type(exc).__name__}: {exc}"}
+
+    if jobs <= 1 or len(files) <= 1:
+        for f in files:
+            yield f, guarded(f)
+        return
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        # Submit a bounded window ahead so a huge folder does not hold every result in memory.
+        window = jobs * 4
+        pending = [pool.submit(guarded, f) for f in files[:window]]
+        for i, f in enumerate(files):
+            if i + window < len(files):
+                pending.append(pool.submit(guarded, files[i + window]))
+            yield f, pending[i].result()
+            pending[i] = None  # type: ignore[call-overload]
+
+
+class Reporter:
+    """Progress on stderr: a live bar on a terminal, a line every 10% otherwise (logs, CI)."""
+
+    def __init__(self, total: int, verb: str) -> None:
+        self.total, self.verb, self.done, self.failed = total, verb, 0, 0
+        self.start = time.perf_counter()
+        self.bar = None
+        self._next_line = 0.1
+        if total > 1 and err.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(
+                TextColumn(f"{verb}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            )
+            self.task = self.bar.add_task(verb, total=total)
+            self.bar.start()
+
+    def step(self, failed: bool) -> None:
+        self.done += 1
+        self.failed += failed
+        if self.bar is not None:
+            self.bar.advance(self.task)
+        elif self.total >= 20 and self.done >= self._next_line * self.total:
+            print(
+                f"{self.verb}: {self.done}/{self.total} images ({self.done / self.total:.0%})",
+                file=sys.stderr,
+                flush=True,
+            )
+            while self._next_line * self.total <= self.done:
+                self._next_line += 0.1
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+        seconds = time.perf_counter() - self.start
+        errors = f", [red]{self.failed} failed[/]" if self.failed else ""
+        if self.total > 1:
+            err.print(f"{self.done} images in {seconds:.1f} s{errors}")
+
+
+def run(args: argparse.Namespace, verb: str, work: Work, columns: list[str], row: Callable[[dict], list[str]]) -> int:
+    """Run ``work`` on every file of ``args.paths``; print JSON lines or a table; exit status."""
+    files = collect(args.paths, args.recursive)
+    if not files:
+        return fail("no images found in " + ", ".join(args.paths))
+    reporter = Reporter(len(files), verb)
+    rows: list[list[str]] = []
+    try:
+        for path, fields in results(files, work, max(1, args.jobs)):
+            failed = "error" in fields
+            line = {"file": str(path), **fields}
+            if args.json:
+                sys.stdout.write(json.dumps(line) + "\n")
+                sys.stdout.flush()
+            else:
+                rows.append(
+                    [str(path), f"[red]error: {fields['error']}[/]", *[""] * (len(columns) - 1)]
+                    if failed
+                    else [str(path), *row(fields)]
+                )
+            reporter.step(failed)
+    finally:
+        reporter.close()
+    if not args.json:
+        from rich.table import Table
+
+        table = Table("file", *columns)
+        for r in rows:
+            table.add_row(*r)
+        out.print(table)
+    return 1 if reporter.failed else 0

@@ -1,0 +1,68 @@
+"""Read the number (one or more digits, on one or more lines) in each image.
+
+  digitreader read meter.jpg form.png               a table: file, text, confidence, digits
+  digitreader read photos/ --json                   one JSON line per image (folders are walked):
+      {"file": ..., "text": "4096", "confidence": 0.97,
+       "digits": [{"digit": 4, "confidence": 0.99, "box": [x, y, w, h]}, ...]}
+  digitreader read photo.jpg --debug-dir debug/     also write the boxes and the 28x28 inputs
+
+Lines of digits are joined with a newline in "text"; an image without digits reads as
+"". An image that cannot be read gets {"file": ..., "error": ...} and the others go on;
+the exit status is then 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from digitreader.commands import batch
+from digitreader.commands.common import fail
+
+HELP = "read the number (one or more digits) in each image"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    batch.add_arguments(p, "a number each")
+
+
+def run(args: argparse.Namespace) -> int:
+    from digitreader.engine import Recognizer
+    from digitreader.errors import ModelError
+
+    try:
+        recognizer = Recognizer(args.model, threads=1 if args.jobs > 1 else None)
+    except ModelError as exc:
+        return fail(str(exc))
+    debug = Path(args.debug_dir) if args.debug_dir else None
+
+    def work(path: Path) -> dict[str, Any]:
+        from digitreader.vision.io import load_image
+        from digitreader.vision.segment import read_number
+
+        image = load_image(path)
+        reading = read_number(image, recognizer.classify)
+        if debug is not None:
+            from digitreader.commands.predict import debug_stem
+            from digitreader.vision.debug import write_debug
+
+            ds = reading.digits
+            write_debug(
+                debug,
+                debug_stem(path),
+                image,
+                [d.box for d in ds],
+                [d.input for d in ds],
+                [str(d.digit) for d in ds],
+                [d.confidence for d in ds],
+            )
+        return reading.to_dict()
+
+    return batch.run(args, "read", work, ["text", "confidence", "digits"], _row)
+
+
+def _row(fields: dict[str, Any]) -> list[str]:
+    text = fields["text"].replace("\n", " / ") or "[dim](no digits)[/]"
+    digits = " ".join(f"{d['digit']}:{d['confidence']:.2f}" for d in fields["digits"])
+    return [f"[bold]{text}[/]", f"{fields['confidence']:.3f}", digits]
