@@ -15,7 +15,7 @@ import numpy as np
 MIN_SIDE = 3  # px at working resolution; anything smaller is noise
 SPECK = 0.12  # a component smaller than this fraction of the tallest digit is a speck
 FRAGMENT = 0.45  # an isolated group shorter than this fraction of the line height is not a digit
-RULE_LENGTH = 1.8  # a straight run this many digit heights long is a ruled line, not a stroke
+RULE_SPAN = 0.5  # a ruled line is at least this fraction of the image's shorter side long
 MAX_BLOBS = 300  # components kept (the largest) when noise breaks into thousands
 
 
@@ -68,45 +68,84 @@ def _drop_specks(blobs: list[Blob]) -> list[Blob]:
 
 
 def _has_rules(stats: np.ndarray, shape: tuple[int, int]) -> bool:
-    h, w = shape
+    """Cheap test: is any component long enough to hold a ruled line?"""
     ws, hs = stats[1:, 2], stats[1:, 3]
-    return bool(
-        ((ws >= 0.3 * w) & (ws >= 4 * hs.clip(1))).any()
-        | ((hs >= 0.3 * h) & (hs >= 4 * ws.clip(1))).any()
-        | (ws >= 0.5 * w).any()
-        | (hs >= 0.6 * h).any()
+    return bool((np.maximum(ws, hs) >= RULE_SPAN * min(shape)).any())
+
+
+def remove_rules(mask: np.ndarray, stats: np.ndarray | None = None) -> np.ndarray:
+    """Remove ruled lines (notebook rules, squares, a margin) and mend the strokes they crossed.
+
+    A rule is a thin straight line (within 20 degrees of the axes) at least ``RULE_SPAN`` of
+    the image long, with a parallel partner, or one that crosses almost the whole image.
+    A long straight stroke of a digit (a big 1) has neither.
+    """
+    m = mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8)
+    h, w = m.shape
+    shortest = int(RULE_SPAN * min(h, w))
+    found = cv2.HoughLinesP(
+        m, 1, np.pi / 360, threshold=max(10, shortest // 2), minLineLength=shortest, maxLineGap=max(3, min(h, w) // 50)
     )
-
-
-def remove_rules(mask: np.ndarray, stats: np.ndarray) -> np.ndarray:
-    """Remove ruled lines (long straight horizontal or vertical runs) and mend the strokes they crossed."""
-    h, w = mask.shape
-    out = mask.astype(bool)
+    if found is None:
+        return m
+    segments = []
+    for x0, y0, x1, y1 in found.reshape(-1, 4):
+        angle = np.degrees(np.arctan2(y1 - y0, x1 - x0)) % 180
+        horizontal = min(angle, 180 - angle) <= 20
+        if horizontal or abs(angle - 90) <= 20:
+            length = float(np.hypot(x1 - x0, y1 - y0))
+            thick = _thickness(m, (x0, y0, x1, y1), horizontal)
+            if thick <= max(5, 0.04 * length):  # rules are thin
+                segments.append((x0, y0, x1, y1, angle, horizontal, length / (w if horizontal else h), thick))
+    apart = max(8, 0.04 * min(h, w))  # a partner is another line, not the same one found twice
+    rules = [
+        seg
+        for seg in segments
+        if seg[6] >= 0.9
+        or any(o[5] == seg[5] and abs(o[4] - seg[4]) < 3 and _distance(o, seg) >= apart for o in segments)
+    ]
+    out = m.copy()
     for horizontal in (True, False):
-        extent = w if horizontal else h
-        kernel = np.ones((1, max(20, extent // 8)) if horizontal else (max(20, extent // 8), 1), np.uint8)
-        runs = cv2.morphologyEx(out.view(np.uint8), cv2.MORPH_OPEN, kernel).view(bool)
-        if not runs.any():
+        mine = [r for r in rules if r[5] == horizontal]
+        if not mine:
             continue
-        rest = out & ~runs
-        _, _, rstats, _ = cv2.connectedComponentsWithStats(rest.view(np.uint8), connectivity=8)
-        solid = rstats[1:, 4] >= 8
-        # The digits' size across the rule direction: a rule is much longer than a digit is tall.
-        digit = float(rstats[1:, 3 if horizontal else 2][solid].max()) if solid.any() else 0.0
-        _, labels, lstats, _ = cv2.connectedComponentsWithStats(runs.view(np.uint8), connectivity=8)
-        spans = lstats[1:, 2 if horizontal else 3]
-        thickness = lstats[1:, 3 if horizontal else 2]
-        # A rule is long (longer than any digit is tall, and a good part of the image) and thin.
-        is_rule = (spans >= max(RULE_LENGTH * digit, 0.3 * extent)) & (thickness <= np.maximum(3, 0.05 * spans))
-        rule_ids = np.flatnonzero(is_rule) + 1
-        if rule_ids.size == 0:
+        band = np.zeros_like(m)
+        for x0, y0, x1, y1, *_, thick in mine:
+            cv2.line(band, (int(x0), int(y0)), (int(x1), int(y1)), 1, thick)
+        band &= m
+        out &= 1 - band
+        # Mend: a stroke that crosses the rule has ink on both sides of it: close the gap there.
+        across = int(2 * cv2.distanceTransform(band, cv2.DIST_L2, 3).max()) + 3
+        k = np.ones((across, 1) if horizontal else (1, across), np.uint8)
+        out |= band & cv2.morphologyEx(out, cv2.MORPH_CLOSE, k)
+    return out
+
+
+def _distance(a: tuple, b: tuple) -> float:
+    """Distance from segment b's midpoint to the line through segment a."""
+    x0, y0, x1, y1 = (float(v) for v in a[:4])
+    mx, my = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+    n = np.hypot(x1 - x0, y1 - y0) or 1.0
+    return abs((x1 - x0) * (y0 - my) - (x0 - mx) * (y1 - y0)) / n
+
+
+def _thickness(m: np.ndarray, seg: tuple, horizontal: bool) -> int:
+    """The rule's thickness: a low percentile of the ink runs across it at points along it, plus a margin."""
+    x0, y0, x1, y1 = seg
+    runs = []
+    for t in np.linspace(0.05, 0.95, 25):
+        x, y = round(x0 + t * (x1 - x0)), round(y0 + t * (y1 - y0))
+        line = m[:, x] if horizontal else m[y, :]
+        c = y if horizontal else x
+        if not line[c]:
             continue
-        rules = np.isin(labels, rule_ids)
-        thick = int(np.ceil(np.percentile(lstats[rule_ids, 3 if horizontal else 2], 90)))
-        bridge = np.ones((thick + 4, 1) if horizontal else (1, thick + 4), np.uint8)
-        mended = cv2.morphologyEx(rest.view(np.uint8), cv2.MORPH_CLOSE, bridge).view(bool) & rules
-        out = rest | mended | (runs & ~rules)
-    return out.view(np.uint8)
+        lo = hi = c
+        while lo > 0 and line[lo - 1] and c - lo < 30:
+            lo -= 1
+        while hi < line.size - 1 and line[hi + 1] and hi - c < 30:
+            hi += 1
+        runs.append(hi - lo + 1)
+    return int(np.percentile(runs, 30)) + 2 if runs else 3  # low: crossings with other lines are long
 
 
 def merge_strokes(blobs: list[Blob]) -> list[Blob]:

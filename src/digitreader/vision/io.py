@@ -85,8 +85,8 @@ def _decode(fh: Any, name: str, max_pixels: int) -> np.ndarray:
             img = Image.open(fh)
         except UnidentifiedImageError as exc:
             raise ImageError(f"{name} is not an image in a format we can read ({FORMATS})") from exc
-        except Image.DecompressionBombError as exc:
-            raise ImageTooLargeError(f"{name}: {exc}") from exc
+        except Image.DecompressionBombError as exc:  # Pillow's own, far larger limit
+            raise ImageTooLargeError(f"{name} has more pixels than the limit of {max_pixels:,} ({exc})") from exc
         except (OSError, ValueError, SyntaxError) as exc:
             raise ImageError(f"{name} is not a readable image: {exc}") from exc
         with img:
@@ -94,7 +94,7 @@ def _decode(fh: Any, name: str, max_pixels: int) -> np.ndarray:
             try:
                 img.load()
             except Image.DecompressionBombError as exc:
-                raise ImageTooLargeError(f"{name}: {exc}") from exc
+                raise ImageTooLargeError(f"{name} has more pixels than the limit of {max_pixels:,} ({exc})") from exc
             except (OSError, ValueError, SyntaxError, EOFError) as exc:
                 raise ImageError(f"{name} is corrupt or truncated: {exc}") from exc
             return _from_pil(img)

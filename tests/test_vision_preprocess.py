@@ -1,0 +1,151 @@
+"""preprocess: any image of one digit -> the MNIST-style 28x28 the model expects.
+
+Polarity, transparency, tiny and huge images, blank images, thin and thick strokes, and
+MNIST itself passing through unchanged. Real MNIST test digits and the real model.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from drawing import draw
+
+from digitreader.errors import ImageError, NoDigitError
+from digitreader.vision.preprocess import as_mnist, locate, preprocess
+
+
+def on_paper(digit28: np.ndarray, size: tuple[int, int] = (200, 300), at: tuple[int, int] = (60, 100),
+             scale: float = 3.0, paper: int = 235, ink: int = 30) -> np.ndarray:
+    """An MNIST digit printed dark on light paper, enlarged, somewhere in a larger frame (uint8 grey)."""
+    h, w = size
+    big = cv2.resize(digit28, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+    canvas = np.full((h, w), float(paper), np.float32)
+    y, x = at
+    region = canvas[y : y + big.shape[0], x : x + big.shape[1]]
+    region[:] = region * (1 - big[: region.shape[0], : region.shape[1]]) + ink * big[: region.shape[0], : region.shape[1]]
+    return np.clip(canvas, 0, 255).astype(np.uint8)
+
+
+def test_output_contract(mnist_test) -> None:
+    x = preprocess(on_paper(mnist_test[0][0]))
+    assert x.shape == (28, 28) and x.dtype == np.float32
+    assert 0.0 <= x.min() and x.max() <= 1.0 and x.max() > 0.9
+    ys, xs = np.indices(x.shape)
+    cy, cx = (x * ys).sum() / x.sum(), (x * xs).sum() / x.sum()
+    assert abs(cy - 14) < 1.0 and abs(cx - 14) < 1.0  # centred by mass, as MNIST
+    rows, cols = np.flatnonzero(x.max(1) > 0.05), np.flatnonzero(x.max(0) > 0.05)
+    assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 <= 21  # fits the 20x20 box
+    assert x.mean() < 0.3 and x[0, 0] == x[-1, -1] == 0  # white ink on a black field
+
+
+def test_mnist_passes_through_unchanged_and_keeps_the_models_accuracy(mnist_test, recognizer) -> None:
+    images, labels = mnist_test[0][:1000], mnist_test[1][:1000]
+    direct = recognizer.classify(images.astype(np.float32) / 255).argmax(1)
+    through_uint8 = np.stack([preprocess(im) for im in images])
+    through_float = np.stack([preprocess(im.astype(np.float32) / 255) for im in images[:200]])
+    np.testing.assert_allclose(through_uint8, images / 255.0, atol=1e-6)
+    np.testing.assert_allclose(through_float, images[:200] / 255.0, atol=1e-6)
+    assert (recognizer.classify(through_uint8).argmax(1) == direct).all()
+    assert (direct == labels).mean() >= 0.99
+
+
+def test_full_pipeline_on_mnist_keeps_accuracy(mnist_test, recognizer) -> None:
+    """MNIST digits printed black on a larger white sheet come back as MNIST (not passed through)."""
+    images, labels = mnist_test[0][:500], mnist_test[1][:500]
+    sheets = [on_paper(im, size=(100, 120), at=(20, 30), scale=1.5) for im in images]
+    assert as_mnist(sheets[0]) is None
+    x = np.stack([preprocess(s) for s in sheets])
+    assert (recognizer.classify(x).argmax(1) == labels).mean() >= 0.985
+
+
+def test_polarity_dark_on_light_equals_light_on_dark(mnist_test) -> None:
+    sheet = on_paper(mnist_test[0][3])
+    a, b = preprocess(sheet), preprocess(255 - sheet)
+    assert np.abs(a - b).mean() < 0.02
+    rgb = np.dstack([sheet, sheet, sheet])
+    assert np.abs(preprocess(rgb) - a).mean() < 0.02
+
+
+@pytest.mark.parametrize("ink", [(0, 0, 0, 255), (255, 255, 255, 255), (30, 60, 200, 255)])
+def test_transparent_canvas_background_is_background(recognizer, ink) -> None:
+    """A canvas drawing on a transparent background: whatever the pen colour, the strokes are the ink."""
+    for digit in range(10):
+        canvas = draw(digit, ink=ink, background=(0, 0, 0, 0))
+        assert recognizer.predict(canvas).digit == digit
+
+
+@pytest.mark.parametrize("style", ["white", "black"])
+def test_canvas_drawings_anywhere_at_any_size(recognizer, style) -> None:
+    """Round thick strokes like a finger on the web canvas: any position, any size, pen 1/20..1/7 of the canvas."""
+    rng = np.random.default_rng(7)
+    ink, bg = ((0, 0, 0, 255), (255, 255, 255, 255)) if style == "white" else ((255,) * 4, (0, 0, 0, 255))
+    right = total = 0
+    for digit in range(10):
+        for _ in range(5):
+            height = rng.uniform(0.3, 0.95)
+            pen = rng.uniform(0.05, min(0.14, 0.3 * height))  # a readable digit: pen < 0.3 x its height
+            box = (rng.uniform(0, 1 - 0.8 * height), rng.uniform(0, 1 - height), height)
+            canvas = draw(digit, size=int(rng.integers(150, 700)), box=box, width=pen, ink=ink, background=bg)
+            right += recognizer.predict(canvas).digit == digit
+            total += 1
+    assert right / total >= 0.96
+
+
+def test_thin_and_thick_strokes(recognizer) -> None:
+    for digit in range(10):
+        for pen in (0.015, 0.04, 0.1, 0.17):
+            canvas = draw(digit, size=400, box=(0.15, 0.1, 0.8), width=pen)
+            assert recognizer.predict(canvas).digit == digit, f"digit {digit} with pen {pen}"
+
+
+def test_tiny_images(recognizer, mnist_test) -> None:
+    """A digit drawn in a 12x12 image and the 8x8 digits of scikit-learn's set (ink = high values)."""
+    small = cv2.resize(draw(7, size=120)[..., 0], (12, 12), interpolation=cv2.INTER_AREA)
+    assert recognizer.predict(small).digit == 7
+    eight = cv2.resize(255 - mnist_test[0][0], (8, 8), interpolation=cv2.INTER_AREA)
+    assert preprocess(eight).shape == (28, 28)
+
+
+def test_huge_photo_and_the_box(recognizer, mnist_test) -> None:
+    """A 12-megapixel frame with one digit far from the centre: found, read, boxed in original pixels."""
+    digit, label = mnist_test[0][1], int(mnist_test[1][1])
+    photo = on_paper(digit, size=(3000, 4000), at=(2100, 500), scale=20.0)
+    x, (bx, by, bw, bh) = locate(photo)
+    assert recognizer.predict_array(x).digit == label
+    ys, xs = np.nonzero(photo < 128)
+    assert abs(bx - xs.min()) <= 12 and abs(by - ys.min()) <= 12
+    assert abs(bx + bw - xs.max()) <= 12 and abs(by + bh - ys.max()) <= 12
+
+
+@pytest.mark.parametrize(
+    "blank",
+    [
+        np.full((100, 100), 255, np.uint8),
+        np.zeros((50, 80), np.uint8),
+        np.zeros((28, 28), np.float32),
+        np.zeros((60, 60, 4), np.uint8),  # fully transparent canvas
+        np.clip(np.random.default_rng(0).normal(200, 4, (300, 400)), 0, 255).astype(np.uint8),  # paper, noise
+    ],
+    ids=["white", "black", "mnist-zeros", "transparent", "noisy-paper"],
+)
+def test_blank_image_says_no_digit(blank) -> None:
+    with pytest.raises(NoDigitError, match="no digit"):
+        preprocess(blank)
+
+
+def test_specks_are_not_a_digit() -> None:
+    page = np.full((300, 300), 240, np.uint8)
+    for y, x in [(20, 30), (200, 250), (150, 40)]:
+        page[y : y + 2, x : x + 2] = 20
+    with pytest.raises(NoDigitError):
+        preprocess(page)
+
+
+def test_unreadable_input_is_an_image_error(tmp_path) -> None:
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    with pytest.raises(ImageError):
+        preprocess(bad)
+    with pytest.raises(ImageError):
+        preprocess(b"\xff\xd8\xff\xe0 broken jpeg")
