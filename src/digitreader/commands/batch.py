@@ -170,7 +170,10 @@ def run(args: argparse.Namespace, verb: str, work: Work, columns: list[str], row
     if not args.json:
         from rich.table import Table
 
-        table = Table("file", *columns)
+        table = Table()
+        table.add_column("file", overflow="fold")  # whole paths: the user needs them
+        for c in columns:
+            table.add_column(c)
         for r in rows:
             table.add_row(*r)
         out.print(table)

@@ -63,11 +63,14 @@ def digit_strokes(digit28: np.ndarray, height: int, rng: np.random.Generator, wi
     s = height / (d.shape[0] - 4)
     size = (max(3, round(d.shape[1] * s)), max(3, round(d.shape[0] * s)))
     stroke = MNIST_STROKE_FRACTION * height
-    if width < 1.0 and not _blobby(d):
-        return _pen_trace(d, size, width * stroke)
     big = cv2.resize(d, size, interpolation=cv2.INTER_CUBIC)
     big = cv2.GaussianBlur(big, (0, 0), sigmaX=max(0.5, 0.25 * s))
     alpha = _edge(big, 0.45)
+    if width < 1.0 and not _blobby(d):
+        traced = _pen_trace(d, size, width * stroke)
+        # A trace that closes or opens a loop would change the digit (a 9 into a 7): keep MNIST's strokes then.
+        if _holes(traced > 0.5) == _holes(alpha > 0.5):
+            return traced
     grow = (width - 1.0) * stroke / 2
     if grow >= 0.75:
         k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(grow) + 1,) * 2)
@@ -79,7 +82,7 @@ def digit_strokes(digit28: np.ndarray, height: int, rng: np.random.Generator, wi
 def _pen_trace(d: np.ndarray, size: tuple[int, int], pen: float) -> np.ndarray:
     """Ink of a round pen ``pen`` px wide run along the skeleton of digit ``d``, drawn at ``size``."""
     fine = cv2.resize(d, (d.shape[1] * 4, d.shape[0] * 4), interpolation=cv2.INTER_CUBIC)
-    skeleton = thin(cv2.GaussianBlur(fine, (0, 0), 1.5) > 0.45)
+    skeleton = thin(cv2.GaussianBlur(fine, (0, 0), 0.8) > 0.5)
     dist = cv2.distanceTransform((~skeleton).astype(np.uint8), cv2.DIST_L2, 5)
     dist = cv2.resize(dist, size, interpolation=cv2.INTER_LINEAR) * (size[1] / fine.shape[0])
     return np.clip(max(pen, 1.0) / 2 - dist + 0.5, 0.0, 1.0).astype(np.float32)
@@ -102,6 +105,13 @@ def _blobby(d: np.ndarray) -> bool:
     to_skeleton = cv2.distanceTransform((~skeleton).astype(np.uint8), cv2.DIST_L2, 5)
     traced = to_skeleton <= radius
     return int(traced.sum()) < 0.9 * int(mask.sum())
+
+
+def _holes(mask: np.ndarray) -> int:
+    """Number of loops (enclosed background regions) of a binary mask."""
+    background = np.pad(~mask, 1, constant_values=True).astype(np.uint8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(background, connectivity=4)
+    return int((stats[1:, cv2.CC_STAT_AREA] >= 4).sum()) - 1  # the outside is one region; tiny pinholes do not count
 
 
 def thin(mask: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from digitreader.vision.split import cut_paths, piece_masks
 
 Classify = Callable[[np.ndarray], np.ndarray]  # [N,28,28] float32 -> probabilities [N,10]
 
-SPLIT_ASPECT = 0.95  # a group wider than this x its height may be two touching digits
+SPLIT_ASPECT = 0.7  # a group wider than this x its height may be two touching digits
 THREE_ASPECT = 1.7  # ... and wider than this, three
 WIDE_PENALTY = 3.0  # log-prior per unit of aspect above 1.1 for a single digit
 CUT_PENALTY = 1.0  # log-prior of each cut

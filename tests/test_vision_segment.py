@@ -1,0 +1,144 @@
+"""segment / read_number: numbers of MNIST test digits, lines, specks, rules, touching digits, batching."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from digitreader.engine import Reading
+from digitreader.errors import ImageError
+from digitreader.vision.segment import Segment, read_number, segment
+
+
+def write(digits: list[np.ndarray], gaps: list[int], height: int = 60, margin: int = 30) -> np.ndarray:
+    """MNIST digits written dark on white paper in a row, ``gaps`` pixels between their boxes (negative: overlap)."""
+    patches = []
+    for d in digits:
+        rows, cols = np.flatnonzero(d.max(1) > 25), np.flatnonzero(d.max(0) > 25)
+        crop = d[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].astype(np.float32)
+        s = height / crop.shape[0]
+        patches.append(cv2.resize(crop, (max(2, round(crop.shape[1] * s)), height), interpolation=cv2.INTER_CUBIC))
+    width = sum(p.shape[1] for p in patches) + sum(gaps) + 2 * margin
+    ink = np.zeros((height + 2 * margin + 20, width), np.float32)
+    x = margin
+    for i, p in enumerate(patches):
+        y = margin
+        region = ink[y : y + height, x : x + p.shape[1]]
+        np.maximum(region, p, out=region)
+        x += p.shape[1] + (gaps[i] if i < len(gaps) else 0)
+    return np.clip(245 - np.clip(ink, 0, 255) * 0.85, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def digits(mnist_test):
+    images, labels = mnist_test
+    return images, labels
+
+
+def test_numbers_with_digits_apart(recognizer, digits) -> None:
+    images, labels = digits
+    rng = np.random.default_rng(3)
+    right = 0
+    for _ in range(20):
+        idx = rng.choice(len(images), size=int(rng.integers(2, 7)), replace=False)
+        page = write([images[i] for i in idx], [int(g) for g in rng.integers(15, 40, len(idx) - 1)])
+        right += read_number(page, recognizer.classify).text == "".join(str(labels[i]) for i in idx)
+    assert right >= 18
+
+
+def test_reading_order_and_lines(recognizer, digits) -> None:
+    images, labels = digits
+    top = write([images[i] for i in (0, 1, 2)], [30, 30])
+    bottom = write([images[i] for i in (3, 4)], [30])
+    page = np.full((top.shape[0] + bottom.shape[0], top.shape[1]), 245, np.uint8)
+    page[: top.shape[0]] = top
+    page[top.shape[0] :, : bottom.shape[1]] = bottom
+    reading = read_number(page, recognizer.classify)
+    expected = "".join(str(labels[i]) for i in (0, 1, 2)) + "\n" + "".join(str(labels[i]) for i in (3, 4))
+    assert reading.text == expected
+    segs = segment(page)
+    assert [s.line for s in segs] == [0, 0, 0, 1, 1]
+    xs = [s.box[0] for s in segs]
+    assert xs[0] < xs[1] < xs[2] and xs[3] < xs[4]
+
+
+def test_boxes_are_in_original_pixels(recognizer, digits) -> None:
+    """A 4000-pixel-wide photo is worked on reduced; the boxes still come back in its own pixels."""
+    images, labels = digits
+    small = write([images[i] for i in (5, 6)], [40], height=300, margin=100)
+    page = np.full((1500, 4000), 245, np.uint8)
+    page[600 : 600 + small.shape[0], 1800 : 1800 + small.shape[1]] = small
+    reading = read_number(page, recognizer.classify)
+    assert reading.text == f"{labels[5]}{labels[6]}"
+    ys, xs = np.nonzero(page < 160)
+    first, second = reading.digits[0].box, reading.digits[1].box
+    assert abs(first[0] - xs.min()) <= 12 and abs(second[0] + second[2] - xs.max()) <= 12
+    assert abs(first[1] + first[3] - ys.max()) <= 40
+
+
+def test_specks_and_ruled_lines_are_ignored(recognizer, digits) -> None:
+    images, labels = digits
+    page = cv2.cvtColor(write([images[i] for i in (7, 8, 9)], [30, 30], height=70, margin=60), cv2.COLOR_GRAY2RGB)
+    h, w = page.shape[:2]
+    for y in range(12, h, 35):  # notebook rules through the digits
+        cv2.line(page, (0, y), (w - 1, y), (150, 170, 230), 2, cv2.LINE_AA)
+    rng = np.random.default_rng(0)
+    for _ in range(12):  # dust
+        y, x = int(rng.integers(0, h - 2)), int(rng.integers(0, w - 2))
+        page[y : y + 2, x : x + 2] = 60
+    assert read_number(page, recognizer.classify).text == "".join(str(labels[i]) for i in (7, 8, 9))
+
+
+def test_a_digit_in_separate_strokes_is_one_digit(recognizer) -> None:
+    """A 5 whose bar was written as a separate stroke, and a 4 in two strokes, are one digit each."""
+    page = np.full((200, 330), 255, np.uint8)
+    cv2.polylines(page, [np.array([(60, 45), (40, 100), (80, 95), (100, 125), (90, 160), (40, 160)])], False, 0, 7)
+    cv2.line(page, (55, 35), (110, 35), 0, 7)  # the 5's bar, not touching its body
+    cv2.polylines(page, [np.array([(230, 30), (190, 120), (260, 120)])], False, 0, 7)
+    cv2.line(page, (240, 70), (240, 170), 0, 7)
+    assert read_number(page, recognizer.classify).text == "54"
+
+
+def test_touching_digits_are_cut_apart(recognizer, digits) -> None:
+    images, labels = digits
+    cases = [(0, 1), (2, 3), (11, 12), (21, 22), (30, 31), (40, 41)]
+    right = 0
+    for a, b in cases:
+        page = write([images[a], images[b]], [-6])  # strokes overlap by a few pixels
+        right += read_number(page, recognizer.classify).text == f"{labels[a]}{labels[b]}"
+    assert right >= 4
+
+
+def test_classify_is_called_once_with_every_candidate(recognizer, digits) -> None:
+    images, _ = digits
+    calls = []
+
+    def counting(batch: np.ndarray) -> np.ndarray:
+        calls.append(batch.shape)
+        return recognizer.classify(batch)
+
+    page = write([images[i] for i in range(6)], [30, -5, 30, 30, 30])
+    reading = read_number(page, counting)
+    assert len(calls) == 1 and calls[0][1:] == (28, 28)
+    assert calls[0][0] >= len(reading.digits)
+
+
+def test_blank_image_reads_as_nothing(recognizer) -> None:
+    assert read_number(np.full((120, 300), 250, np.uint8), recognizer.classify) == Reading("", [])
+    assert segment(np.zeros((50, 50), np.uint8)) == []
+
+
+def test_unreadable_image_raises(recognizer) -> None:
+    with pytest.raises(ImageError):
+        read_number(b"not an image", recognizer.classify)
+
+
+def test_segment_contract(digits) -> None:
+    images, _ = digits
+    segs = segment(write([images[0], images[1]], [30]))
+    assert len(segs) == 2 and all(isinstance(s, Segment) for s in segs)
+    for s in segs:
+        assert s.input.shape == (28, 28) and s.input.dtype == np.float32 and len(s.box) == 4
+    with pytest.raises(AttributeError):
+        segs[0].line = 3  # frozen
