@@ -15,22 +15,29 @@ from digitreader.errors import ImageError, NoDigitError
 from digitreader.vision.preprocess import as_mnist, locate, preprocess
 
 
-def on_paper(digit28: np.ndarray, size: tuple[int, int] = (200, 300), at: tuple[int, int] = (60, 100),
-             scale: float = 3.0, paper: int = 235, ink: int = 30) -> np.ndarray:
+def on_paper(
+    digit28: np.ndarray,
+    size: tuple[int, int] = (200, 300),
+    at: tuple[int, int] = (60, 100),
+    scale: float = 3.0,
+    paper: int = 235,
+    ink: int = 30,
+) -> np.ndarray:
     """An MNIST digit printed dark on light paper, enlarged, somewhere in a larger frame (uint8 grey)."""
     h, w = size
     big = cv2.resize(digit28, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
     canvas = np.full((h, w), float(paper), np.float32)
     y, x = at
     region = canvas[y : y + big.shape[0], x : x + big.shape[1]]
-    region[:] = region * (1 - big[: region.shape[0], : region.shape[1]]) + ink * big[: region.shape[0], : region.shape[1]]
+    cover = big[: region.shape[0], : region.shape[1]]
+    region[:] = region * (1 - cover) + ink * cover
     return np.clip(canvas, 0, 255).astype(np.uint8)
 
 
 def test_output_contract(mnist_test) -> None:
     x = preprocess(on_paper(mnist_test[0][0]))
     assert x.shape == (28, 28) and x.dtype == np.float32
-    assert 0.0 <= x.min() and x.max() <= 1.0 and x.max() > 0.9
+    assert x.min() >= 0.0 and x.max() <= 1.0 and x.max() > 0.9
     ys, xs = np.indices(x.shape)
     cy, cx = (x * ys).sum() / x.sum(), (x * xs).sum() / x.sum()
     assert abs(cy - 14) < 1.0 and abs(cx - 14) < 1.0  # centred by mass, as MNIST
