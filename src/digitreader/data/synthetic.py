@@ -239,13 +239,23 @@ def _mnist_test(data_dir: str | Path | None) -> tuple[np.ndarray, np.ndarray]:
     return load_mnist("test", data_dir)
 
 
-def samples(part: str, count: int, seed: int = 0, data_dir: str | Path | None = None, mnist=None) -> Iterator[Sample]:
-    """Generate ``count`` samples of one part in memory (``mnist``: optional (images, labels) of the test split)."""
+def samples(
+    part: str,
+    count: int,
+    seed: int = 0,
+    data_dir: str | Path | None = None,
+    mnist: tuple[np.ndarray, np.ndarray] | None = None,
+    start: int = 0,
+) -> Iterator[Sample]:
+    """Generate samples ``start .. start + count - 1`` of one part in memory.
+
+    ``mnist``: optional (images, labels) of the test split, to avoid reading it again.
+    """
     if part not in PARTS:
         raise ValueError(f"part must be one of {PARTS}, got {part!r}")
     images, labels = mnist if mnist is not None else _mnist_test(data_dir)
     p = PARTS.index(part)
-    for i in range(count):
+    for i in range(start, start + count):
         if part == "digits":
             k = int(np.random.default_rng([seed, 0, i]).integers(len(images)))
             img = render_digit_photo(images[k], np.random.default_rng([seed, p, 1, i]))
@@ -259,12 +269,15 @@ def samples(part: str, count: int, seed: int = 0, data_dir: str | Path | None = 
         yield Sample(part, i, img, "".join(str(int(labels[k])) for k in idx), kind, idx)
 
 
-def write_evalset(out_dir: Path, count: int = 1000, seed: int = 0, data_dir=None) -> dict[str, int]:
+def write_evalset(
+    out_dir: Path, count: int = 1000, seed: int = 0, data_dir: str | Path | None = None
+) -> dict[str, int]:
     """Write ``count`` PNG images per part into ``out_dir/<part>/`` and ``out_dir/labels.csv``; return {part: n}."""
     out_dir = Path(out_dir)
     mnist = _mnist_test(data_dir)
     written: dict[str, int] = {}
-    with out_dir.mkdir(parents=True, exist_ok=True) or open(out_dir / "labels.csv", "w", newline="") as fh:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / "labels.csv", "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["file", "part", "label", "kind", "mnist_test_indices"])
         for part in PARTS:

@@ -68,9 +68,10 @@ def _drop_specks(blobs: list[Blob]) -> list[Blob]:
 
 
 def _has_rules(stats: np.ndarray, shape: tuple[int, int]) -> bool:
-    """Cheap test: is any component long enough to hold a ruled line?"""
+    """Cheap test: does any component span most of the image, as a ruled line does?"""
+    h, w = shape
     ws, hs = stats[1:, 2], stats[1:, 3]
-    return bool((np.maximum(ws, hs) >= RULE_SPAN * min(shape)).any())
+    return bool(((ws >= 0.75 * w) | ((hs >= 0.75 * h) & (ws <= 0.25 * w))).any())
 
 
 def remove_rules(mask: np.ndarray, stats: np.ndarray | None = None) -> np.ndarray:
@@ -89,7 +90,7 @@ def remove_rules(mask: np.ndarray, stats: np.ndarray | None = None) -> np.ndarra
     if found is None:
         return m
     segments = []
-    for x0, y0, x1, y1 in found.reshape(-1, 4):
+    for x0, y0, x1, y1 in found.reshape(-1, 4)[:200]:
         angle = np.degrees(np.arctan2(y1 - y0, x1 - x0)) % 180
         horizontal = min(angle, 180 - angle) <= 20
         if horizontal or abs(angle - 90) <= 20:
@@ -192,6 +193,23 @@ def typical_height(blobs: list[Blob]) -> float:
     """The height of a digit: the median height of the taller components."""
     tallest = max(b.h for b in blobs)
     return float(np.median([b.h for b in blobs if b.h >= 0.5 * tallest]))
+
+
+def drop_edges(groups: list[Blob], shape: tuple[int, int]) -> list[Blob]:
+    """Drop what touches the image's border and is too big for a digit of this image.
+
+    The edge of the sheet against a table, or a shadow's edge, shows as a long stroke along
+    the border; a digit is about as tall as the other digits. A lone group is always kept.
+    """
+    if len(groups) < 2:
+        return groups
+    h, w = shape
+    typical = float(np.median([g.h for g in groups]))
+
+    def edge(g: Blob) -> bool:
+        return g.x == 0 or g.y == 0 or g.x + g.w >= w or g.y + g.h >= h
+
+    return [g for g in groups if not (edge(g) and (g.h > 1.5 * typical or g.w > 3 * typical))]
 
 
 def reading_order(groups: list[Blob]) -> list[Blob]:

@@ -19,7 +19,7 @@ SIDE_STEP = 0.2  # cost of a diagonal step (in units of one fully inked pixel)
 STRAY = 6.0  # cost per row of straying a whole crop width from the starting column
 
 
-def cut_paths(ink: np.ndarray, parts: int, max_candidates: int = 6) -> list[list[np.ndarray]]:
+def cut_paths(ink: np.ndarray, parts: int, max_candidates: int = 5) -> list[list[np.ndarray]]:
     """Candidate ways to cut ``ink`` (float HxW) into ``parts`` pieces (2 or 3), best first.
 
     Each candidate is a list of ``parts - 1`` paths; a path gives, for every row, the column
@@ -34,18 +34,21 @@ def cut_paths(ink: np.ndarray, parts: int, max_candidates: int = 6) -> list[list
     )
     sw = small.shape[1]
     starts = _valleys(small, parts)
-    paths = {c: _best_path(small, c) for c in starts}
-    cost = {c: float(small[np.arange(small.shape[0]), p].sum()) for c, p in paths.items()}
+    rows = np.arange(small.shape[0])
+    # Each start gives the cheapest winding path and a straight vertical cut (better for upright digits).
+    bent = _best_paths(small, starts)
+    paths = {(c, 1): p for c, p in zip(starts, bent, strict=True)}
+    paths.update({(c, 0): np.full(small.shape[0], c) for c in starts})
+    cost = {key: float(small[rows, p].sum()) for key, p in paths.items()}
     combos = []
-    for cols in itertools.combinations(sorted(paths), parts - 1):
-        bounds = (0, *cols, sw)
-        widths = np.diff(bounds)
-        if widths.min() < 0.15 * sw:
+    for keys in itertools.combinations(sorted(paths), parts - 1):
+        cols = [k[0] for k in keys]
+        if len(set(cols)) < len(cols) or np.diff((0, *cols, sw)).min() < 0.15 * sw:
             continue
-        ends = [paths[c] for c in cols]
+        ends = [paths[k] for k in keys]
         if any((b <= a).any() for a, b in itertools.pairwise(ends)):
             continue  # paths that cross do not make pieces
-        combos.append((sum(cost[c] for c in cols), [_rescale(p, h, w, sw) for p in ends]))
+        combos.append((sum(cost[k] for k in keys), [_rescale(p, h, w, sw) for p in ends]))
     combos.sort(key=lambda t: t[0])
     return [c for _, c in combos[:max_candidates]]
 
@@ -70,26 +73,35 @@ def _valleys(ink: np.ndarray, parts: int, k: int = 6) -> list[int]:
     return chosen
 
 
-def _best_path(ink: np.ndarray, start: int) -> np.ndarray:
-    """The cheapest top-to-bottom path near column ``start`` (one column per row)."""
+def _best_paths(ink: np.ndarray, starts: list[int]) -> list[np.ndarray]:
+    """For each start column, the cheapest top-to-bottom path near it (one column per row).
+
+    All starts are searched at once: one dynamic programme over a stack of cost maps.
+    """
     h, w = ink.shape
+    if not starts:
+        return []
     cols = np.arange(w, dtype=np.float32)
-    cost_map = ink + STRAY * np.abs(cols - start)[None, :] / w
-    cost = cost_map[0].copy()
-    back = np.zeros((h, w), np.int8)
-    inf = np.float32(np.inf)
+    stray = STRAY * np.abs(cols[None, :] - np.asarray(starts, np.float32)[:, None]) / w  # [S, w]
+    n = len(starts)
+    cost = ink[0][None, :] + stray
+    back = np.zeros((h, n, w), np.int8)
+    inf = np.full((n, 1), np.inf, np.float32)
     for r in range(1, h):
-        left = np.concatenate(([inf], cost[:-1])) + SIDE_STEP
-        right = np.concatenate((cost[1:], [inf])) + SIDE_STEP
-        stacked = np.stack((left, cost, right))
-        step = stacked.argmin(axis=0)
-        cost = cost_map[r] + stacked[step, np.arange(w)]
-        back[r] = step - 1
-    path = np.empty(h, int)
-    path[-1] = int(np.argmin(cost))
-    for r in range(h - 1, 0, -1):
-        path[r - 1] = path[r] + back[r, path[r]]
-    return path
+        left = np.concatenate((inf, cost[:, :-1]), axis=1) + SIDE_STEP
+        right = np.concatenate((cost[:, 1:], inf), axis=1) + SIDE_STEP
+        best = np.minimum(np.minimum(left, cost), right)
+        step = np.where(best == cost, 0, np.where(best == left, -1, 1)).astype(np.int8)
+        cost = best + ink[r][None, :] + stray
+        back[r] = step
+    paths = []
+    for i in range(n):
+        path = np.empty(h, int)
+        path[-1] = int(np.argmin(cost[i]))
+        for r in range(h - 1, 0, -1):
+            path[r - 1] = path[r] + back[r, i, path[r]]
+        paths.append(path)
+    return paths
 
 
 def _rescale(path: np.ndarray, h: int, w: int, sw: int) -> np.ndarray:

@@ -1,0 +1,184 @@
+"""Reading real images: digitreader against the seeds' resize-only approach and Tesseract, in one run.
+
+  python benchmarks/vision_accuracy.py [--count 1000] [--seed 0] [--tesseract-count 300] [--jobs 2]
+
+Parts (made from MNIST *test* digits only, see ``digitreader.data.synthetic``):
+  digits   4a  one digit photographed on paper              accuracy
+  numbers  4b  numbers of 2-8 digits, scanned               exact-string accuracy (apart / close / touching)
+  photos   4c  the same numbers photographed                exact-string accuracy
+  sklearn      scikit-learn's 1,797 8x8 digits (other writers), upscaled to 64x64, white on black
+
+Methods, all with the same bundled model:
+  digitreader  Recognizer.predict / Recognizer.read (vision.preprocess / vision.segment)
+  resize-only  the seeds' way: the whole image to grey, inverted when the background is light,
+               resized to 28x28 (no crop, no centring); single digits only
+  tesseract    Tesseract 5 (Debian's tesseract-ocr through pytesseract), digits whitelist,
+               --psm 10 (one character) for single digits, --psm 7 (one line) for numbers
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+
+import cv2
+import numpy as np
+
+PARTS = ("digits", "numbers", "photos")
+
+
+def resize_only(image: np.ndarray) -> np.ndarray:
+    """The seeds' preprocessing: grey, invert a light background, squash to 28x28."""
+    grey = image if image.ndim == 2 else cv2.cvtColor(image[..., :3], cv2.COLOR_RGB2GRAY)
+    if grey.mean() > 127:
+        grey = 255 - grey
+    return cv2.resize(grey, (28, 28), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+
+
+def tesseract(image: np.ndarray, single: bool) -> str:
+    import pytesseract
+
+    grey = image if image.ndim == 2 else cv2.cvtColor(image[..., :3], cv2.COLOR_RGB2GRAY)
+    psm = 10 if single else 7
+    text = pytesseract.image_to_string(grey, config=f"--psm {psm} -c tessedit_char_whitelist=0123456789")
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def _work(job: tuple[str, int, int, int, int, str | None]) -> list[dict]:
+    """Generate and read one chunk of a part (runs in a worker process)."""
+    part, start, count, seed, tess_limit, data_dir = job
+    cv2.setNumThreads(1)
+    from digitreader import Recognizer
+    from digitreader.data import load_mnist
+    from digitreader.data.synthetic import samples
+    from digitreader.errors import NoDigitError
+
+    recognizer = Recognizer(threads=1)
+    mnist = load_mnist("test", data_dir)
+    rows = []
+    for s in samples(part, count, seed, mnist=mnist, start=start):
+        row = {"part": part, "index": s.index, "kind": s.kind, "label": s.label}
+        t = time.perf_counter()
+        if part == "digits":
+            try:
+                row["digitreader"] = str(recognizer.predict(s.image).digit)
+            except NoDigitError:
+                row["digitreader"] = ""
+            row["seconds"] = time.perf_counter() - t
+            row["resize-only"] = str(recognizer.predict_array(resize_only(s.image)).digit)
+        else:
+            row["digitreader"] = recognizer.read(s.image).text
+            row["seconds"] = time.perf_counter() - t
+        if s.index < tess_limit:
+            row["tesseract"] = tesseract(s.image, single=part == "digits")
+        rows.append(row)
+    return rows
+
+
+def sklearn_rows(tess: bool) -> list[dict]:
+    from sklearn.datasets import load_digits
+
+    from digitreader import Recognizer
+    from digitreader.errors import NoDigitError
+
+    recognizer = Recognizer()
+    data = load_digits()
+    rows = []
+    for img, label in zip(data.images, data.target, strict=True):
+        big = cv2.resize((img * 255 / 16).astype(np.uint8), (64, 64), interpolation=cv2.INTER_CUBIC)
+        row = {"part": "sklearn", "kind": "single", "label": str(int(label))}
+        try:
+            row["digitreader"] = str(recognizer.predict(big).digit)
+        except NoDigitError:
+            row["digitreader"] = ""
+        row["resize-only"] = str(recognizer.predict_array(resize_only(big)).digit)
+        if tess:
+            row["tesseract"] = tesseract(255 - big, single=True)
+        rows.append(row)
+    return rows
+
+
+def summarise(rows: list[dict]) -> dict:
+    table: dict = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for r in rows:
+        for method in ("digitreader", "resize-only", "tesseract"):
+            if method in r:
+                for key in (r["part"], f"{r['part']}/{r['kind']}"):
+                    cell = table[key][method]
+                    cell[0] += r[method] == r["label"]
+                    cell[1] += 1
+    return {k: {m: {"accuracy": c[0] / c[1], "n": c[1]} for m, c in v.items()} for k, v in table.items()}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--count", type=int, default=1000, help="images per part")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tesseract-count", type=int, default=300, help="images per part also read by Tesseract")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--no-sklearn", action="store_true")
+    ap.add_argument("--out", default="runs/vision_accuracy.json")
+    args = ap.parse_args()
+    tess = shutil.which("tesseract") is not None
+    if not tess:
+        print("tesseract not found (apt-get install tesseract-ocr): Tesseract column skipped", file=sys.stderr)
+    limit = args.tesseract_count if tess else 0
+    chunk = 50
+    jobs = [
+        (p, s, min(chunk, args.count - s), args.seed, limit, args.data_dir)
+        for p in PARTS
+        for s in range(0, args.count, chunk)
+    ]
+    t0 = time.perf_counter()
+    rows: list[dict] = []
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        for i, part_rows in enumerate(pool.map(_work, jobs), 1):
+            rows += part_rows
+            print(f"\r{i}/{len(jobs)} chunks", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    if not args.no_sklearn:
+        rows += sklearn_rows(tess)
+    seconds = time.perf_counter() - t0
+    summary = summarise(rows)
+    per_image = {p: float(np.median([r["seconds"] for r in rows if r["part"] == p])) for p in PARTS}
+    report = {
+        "command": " ".join(sys.argv),
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+        "count": args.count,
+        "seed": args.seed,
+        "seconds": seconds,
+        "median_seconds_per_image": per_image,
+        "results": summary,
+        "mistakes": [r for r in rows if r.get("digitreader") != r["label"]][:200],
+    }
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    with open(args.out, "w") as fh:
+        json.dump(report, fh, indent=1)
+    print("| set | n | digitreader | resize-only (seeds) | Tesseract (n) |\n|---|---:|---:|---:|---:|")
+    order = ["digits", "numbers", "numbers/apart", "numbers/close", "numbers/touching"]
+    order += ["photos", "photos/apart", "photos/close", "photos/touching", "sklearn"]
+    for key in order:
+        if key not in summary:
+            continue
+        v = summary[key]
+        res, te = v.get("resize-only"), v.get("tesseract")
+        res_text = f"{res['accuracy']:.2%}" if res else "n/a"
+        te_text = f"{te['accuracy']:.2%} ({te['n']})" if te else "n/a"
+        print(f"| {key} | {v['digitreader']['n']} | {v['digitreader']['accuracy']:.2%} | {res_text} | {te_text} |")
+    timing = ", ".join(f"{p} {1000 * s:.0f} ms" for p, s in per_image.items())
+    print(f"\nmedian time per image (digitreader, 1 thread): {timing}")
+    print(f"total {seconds:.0f} s; details in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
