@@ -83,22 +83,25 @@ def as_mnist(image: Any) -> np.ndarray | None:
 
 
 def main_digit(groups: list[Blob], shape: tuple[int, int] | None = None) -> Blob:
-    """The digit of a single-digit image: the largest group, with any sizeable group right beside it.
+    """The digit of a single-digit image: the most digit-like large group, with sizeable groups right beside it.
 
-    With the image ``shape`` (height, width), groups touching the border count for less:
-    they are more often the edge of the sheet or a shadow than a digit.
+    Groups count for less when they are flat (a digit is not much wider than tall; the edge
+    of a shadow or a rule often is), solid and large (strokes leave most of their box empty;
+    a shadow does not) or touch the border (the edge of the sheet, a table).
     """
 
+    def edge(b: Blob) -> bool:
+        return shape is not None and (b.x == 0 or b.y == 0 or b.x + b.w >= shape[1] or b.y + b.h >= shape[0])
+
     def weight(b: Blob) -> float:
-        if shape is None:
-            return b.area
-        edge = b.x == 0 or b.y == 0 or b.x + b.w >= shape[1] or b.y + b.h >= shape[0]
-        return b.area * (0.25 if edge else 1.0)
+        flat = b.w > 2.5 * b.h
+        solid = b.area > 0.6 * b.w * b.h and shape is not None and b.area > 0.02 * shape[0] * shape[1]
+        return b.area * (0.25 if edge(b) else 1.0) * (0.2 if flat else 1.0) * (0.2 if solid else 1.0)
 
     main = max(groups, key=weight)
     near = 0.25 * max(main.h, main.w)
     for g in sorted(groups, key=lambda b: -b.area):
-        if g is main or g.area < 0.15 * main.area or (shape is not None and weight(g) < g.area):
+        if g is main or g.area < 0.15 * main.area or edge(g):
             continue
         dx = max(0, max(g.x, main.x) - min(g.x + g.w, main.x + main.w))
         dy = max(0, max(g.y, main.y) - min(g.y + g.h, main.y + main.h))
