@@ -29,10 +29,7 @@ def add_arguments(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--json", action="store_true", help="one JSON line per image on stdout instead of a table")
     p.add_argument("--model", default="default", metavar="NAME_OR_PATH", help="bundled model name or .onnx file")
     p.add_argument(
-        "--no-recursive",
-        dest="recursive",
-        action="store_false",
-        help="take only the images directly inside a folder, not in its subfolders",
+        "--recursive", action=argparse.BooleanOptionalAction, default=True, help="walk folders into their subfolders"
     )
     p.add_argument(
         "--debug-dir",

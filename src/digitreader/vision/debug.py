@@ -36,7 +36,7 @@ def draw_boxes(
         colour = GREEN if conf >= 0.8 else RED
         p0, p1 = (round(x * s), round(y * s)), (round((x + w) * s), round((y + h) * s))
         cv2.rectangle(canvas, p0, p1, colour, thick)
-        scale = max(0.5, 0.5 * (p1[1] - p0[1]) / 30)
+        scale = float(np.clip((p1[1] - p0[1]) / 90, 0.4, 1.2))
         text = f"{label} {conf:.2f}"
         (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
         top = max(th + 2, p0[1] - 3)
