@@ -47,7 +47,7 @@ def components(mask: np.ndarray) -> tuple[np.ndarray, list[Blob]]:
     m = mask.view(np.uint8) if mask.dtype == bool else mask
     n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     if n > 1 and _has_rules(stats, m.shape):
-        m = remove_rules(m, stats)
+        m = remove_rules(m)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     blobs = [
         Blob(int(x), int(y), int(w), int(h), int(a), [i])
@@ -74,7 +74,7 @@ def _has_rules(stats: np.ndarray, shape: tuple[int, int]) -> bool:
     return bool(((ws >= 0.75 * w) | ((hs >= 0.75 * h) & (ws <= 0.25 * w))).any())
 
 
-def remove_rules(mask: np.ndarray, stats: np.ndarray | None = None) -> np.ndarray:
+def remove_rules(mask: np.ndarray) -> np.ndarray:
     """Remove ruled lines (notebook rules, squares, a margin) and mend the strokes they crossed.
 
     A rule is a thin straight line (within 20 degrees of the axes) at least ``RULE_SPAN`` of
@@ -175,6 +175,7 @@ def merge_strokes(blobs: list[Blob]) -> list[Blob]:
 
 
 def _same_digit(a: Blob, b: Blob, height: float) -> bool:
+    """Two components of one digit: overlapping columns, stacked or one a fragment, together digit-sized."""
     overlap_x = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
     if overlap_x <= 0:
         return False
