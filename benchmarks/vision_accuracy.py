@@ -47,7 +47,12 @@ def tesseract(image: np.ndarray, single: bool) -> str:
 
     grey = image if image.ndim == 2 else cv2.cvtColor(image[..., :3], cv2.COLOR_RGB2GRAY)
     psm = 10 if single else 7
-    text = pytesseract.image_to_string(grey, config=f"--psm {psm} -c tessedit_char_whitelist=0123456789")
+    try:
+        text = pytesseract.image_to_string(
+            grey, config=f"--psm {psm} -c tessedit_char_whitelist=0123456789", timeout=30
+        )
+    except (RuntimeError, pytesseract.TesseractError):  # it crashes on a few images: count as unread
+        return "?"
     return "".join(ch for ch in text if ch.isdigit())
 
 

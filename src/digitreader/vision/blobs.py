@@ -16,6 +16,7 @@ MIN_SIDE = 3  # px at working resolution; anything smaller is noise
 SPECK = 0.12  # a component smaller than this fraction of the tallest digit is a speck
 FRAGMENT = 0.45  # an isolated group shorter than this fraction of the line height is not a digit
 RULE_SPAN = 0.5  # a ruled line is at least this fraction of the image's shorter side long
+SMALL = 0.4  # a group less tall than this x the main line's digits is not a digit
 MAX_BLOBS = 300  # components kept (the largest) when noise breaks into thousands
 
 
@@ -231,6 +232,11 @@ def reading_order(groups: list[Blob]) -> list[Blob]:
             lines.append([g])
     ordered: list[Blob] = []
     lines.sort(key=lambda ln: float(np.mean([b.y + b.h / 2 for b in ln])))
+    # Digits are about as tall as the digits of the main line: much smaller marks (texture of
+    # a table, dust, the dots of a shadow's edge) are not digits, on any line.
+    main_height = max(float(np.median([b.h for b in ln])) for ln in lines)
+    lines = [[b for b in ln if b.h >= SMALL * main_height] for ln in lines]
+    lines = [ln for ln in lines if ln]
     for k, line in enumerate(lines):
         height = float(np.median([b.h for b in line]))
         tallest = max(b.h for b in line)

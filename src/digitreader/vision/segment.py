@@ -31,6 +31,7 @@ THREE_ASPECT = 1.7  # ... and wider than this, three
 WIDE, WIDE_PENALTY = 0.8, 0.5  # one digit: -0.5 per unit of aspect (width / height) above 0.8
 CUT_PENALTY = 0.25  # each cut
 BAD_PIECE_PENALTY = 2.0  # each piece that is a sliver or much shorter than its group
+SURE = 0.99  # a group read as one digit with this confidence is not cut
 
 
 @dataclass(frozen=True)
@@ -157,14 +158,22 @@ def _choose(slots: list[_Slot], classify: Classify | None) -> list[_Option]:
 
 
 def _pick(slots: list[_Slot], probs: np.ndarray) -> list[tuple[_Option, np.ndarray]]:
-    """For each slot the option with the best sum of log-probabilities plus its prior."""
+    """For each slot the option with the best sum of log-probabilities plus its prior.
+
+    A group the recognizer reads as one digit with near certainty is not cut.
+    """
     picked = []
     i = 0
     for s in slots:
         best, best_score, best_p = None, -np.inf, None
+        sure = False
         for o in s.options:
             p = probs[i : i + len(o.inputs)]
             i += len(o.inputs)
+            if len(o.inputs) == 1:
+                sure = float(p.max()) >= SURE
+            elif sure:
+                continue
             score = float(np.log(np.clip(p.max(axis=1), 1e-12, 1.0)).sum()) + o.prior
             if score > best_score:
                 best, best_score, best_p = o, score, p
