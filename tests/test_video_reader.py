@@ -67,13 +67,13 @@ def test_only_the_new_digit_goes_to_the_model(mnist_test, recognizer) -> None:
 
 
 def test_small_digits_are_read_at_full_resolution(mnist_test, recognizer) -> None:
-    """Digits about 12 px tall in 640x480 (6 px at the 320 px detection width), held still for 12 frames."""
+    """Digits about 10 px tall in 640x480 (5 px at the 320 px detection width), held still for 12 frames."""
     images, labels = mnist_test
     rng = np.random.default_rng(7)
     right = {"adaptive": 0, "coarse only": 0}
     for n in range(6):
         picks = [int(i) for i in rng.choice(len(labels), 4, replace=False)]
-        frames = [number_frame(images, picks, digit_size=18, seed=n)] * 12
+        frames = [number_frame(images, picks, digit_size=14, seed=n)] * 12
         truth = "".join(str(labels[i]) for i in picks)
         for name, settings in (("adaptive", Settings()), ("coarse only", Settings(min_digit_px=0, probe_every=99))):
             right[name] += run(LiveReader(recognizer.classify, settings), frames)[-1].text == truth

@@ -134,6 +134,15 @@ def test_blank_image_reads_as_nothing(recognizer) -> None:
     assert segment(np.zeros((50, 50), np.uint8)) == []
 
 
+def test_blank_paper_in_uneven_light_reads_as_nothing(recognizer, digits) -> None:
+    """Camera views of an empty sheet (lighting gradient, shadow, grain, sensor noise) hold no digit."""
+    from digitreader.data.synthetic_video import number_frame
+
+    images, _ = digits
+    for seed in range(8):
+        assert read_number(number_frame(images, [], seed=seed), recognizer.classify).text == "", seed
+
+
 def test_unreadable_image_raises(recognizer) -> None:
     with pytest.raises(ImageError):
         read_number(b"not an image", recognizer.classify)

@@ -27,7 +27,7 @@ PAPER_GRID = 32  # the paper estimate lives on a grid of at most 32 cells a side
 PAPER_WINDOW = 9  # cells; about a quarter of the image: thick strokes never fill it
 PAPER_PERCENTILE = 80  # the paper is what at least 20% of a window shows
 FLAT_PAPER = 0.93  # paper whose darkest part is within 7% of its brightest is evenly lit
-MIN_CONTRAST = 0.10  # ink must be at least 10% darker than its paper (pencil is ~25%)
+MIN_CONTRAST = 0.14  # ink must be at least 14% darker than its paper (pencil is ~25%; grain in a shadow ~11%)
 
 
 @dataclass(frozen=True)
