@@ -28,12 +28,26 @@ TARGET = 0.995
 
 
 def run_once(recipe: str, seed: int, args: argparse.Namespace, out: str) -> dict:
-    cfg = replace(recipe_for(recipe), seed=seed, target_acc=TARGET, data_dir=args.data_dir, device=args.device,
-                  threads=args.threads, out_dir=f"{out}/{recipe}-{seed}")
+    cfg = replace(
+        recipe_for(recipe),
+        seed=seed,
+        target_acc=TARGET,
+        data_dir=args.data_dir,
+        device=args.device,
+        threads=args.threads,
+        out_dir=f"{out}/{recipe}-{seed}",
+    )
     result = Trainer(cfg, show_progress=False).run()
-    row = {"recipe": recipe, "model": cfg.model, "params": result.params, "seed": seed,
-           "epochs": len(result.history), "final_acc": result.test_accuracy,
-           "seconds_to_target": result.seconds_to_target, "train_seconds": result.train_seconds}
+    row = {
+        "recipe": recipe,
+        "model": cfg.model,
+        "params": result.params,
+        "seed": seed,
+        "epochs": len(result.history),
+        "final_acc": result.test_accuracy,
+        "seconds_to_target": result.seconds_to_target,
+        "train_seconds": result.train_seconds,
+    }
     print(json.dumps(row), flush=True)
     return row
 
@@ -52,8 +66,11 @@ def main() -> int:
         for seed in range(args.seeds):
             for recipe in recipes:  # alternate, so load on a shared machine hits both alike
                 rows.append(run_once(recipe, seed, args, out))
-    device = "cuda: " + torch.cuda.get_device_name() if torch.cuda.is_available() and args.device != "cpu" else (
-        f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads")
+    device = (
+        "cuda: " + torch.cuda.get_device_name()
+        if torch.cuda.is_available() and args.device != "cpu"
+        else (f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads")
+    )
     print(f"\n{date.today()}  {device}  torch {torch.__version__}  target {TARGET:.1%}")
     print("| recipe | model | params | reached 99.5% | median time to 99.5% | epochs | final accuracy |")
     print("|---|---|---|---|---|---|---|")
@@ -64,8 +81,10 @@ def main() -> int:
         medians[recipe] = statistics.median(times) if len(times) == len(mine) else None
         shown = f"{medians[recipe]:.1f} s" if medians[recipe] is not None else "not reached in every run"
         accs = ", ".join(f"{r['final_acc']:.2%}" for r in mine)
-        print(f"| {recipe} | {mine[0]['model']} | {mine[0]['params']:,} | {len(times)}/{len(mine)} | {shown} | "
-              f"{', '.join(str(r['epochs']) for r in mine)} | {accs} |")
+        print(
+            f"| {recipe} | {mine[0]['model']} | {mine[0]['params']:,} | {len(times)}/{len(mine)} | {shown} | "
+            f"{', '.join(str(r['epochs']) for r in mine)} | {accs} |"
+        )
     if len(recipes) == 2 and all(medians.values()):
         print(f"\nspeed-up of {recipes[1]} over {recipes[0]}: {medians[recipes[0]] / medians[recipes[1]]:.2f}x")
     return 0

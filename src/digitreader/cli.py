@@ -50,9 +50,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             sub.add_parser(name, help=_HELP.get(name, ""), add_help=False)
             continue
         mod = _module(name)
-        p = sub.add_parser(
-            name, help=mod.HELP, description=mod.__doc__, formatter_class=_HelpFormatter
-        )
+        p = sub.add_parser(name, help=mod.HELP, description=mod.__doc__, formatter_class=_HelpFormatter)
         mod.add_arguments(p)
     return parser
 

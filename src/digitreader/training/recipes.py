@@ -36,7 +36,6 @@ RECIPES: dict[str, TrainConfig] = {
         model="cnn3", epochs=12, optimizer="adamw", lr=2e-3, weight_decay=1e-4, label_smoothing=0.0, augment=LIGHT
     ),
     "swift": TrainConfig(model="swift", epochs=6, batch_size=128, lr=0.2, augment=LIGHT),
-    "swift2": TrainConfig(model="swift2", epochs=3, batch_size=128, lr=0.2, augment=LIGHT),
     # The plain reference the speed goal is measured against (issue 2): a 150k-parameter CNN with BN,
     # data as tensors, batched affine augmentation, AdamW + OneCycle.
     "reference": TrainConfig(
