@@ -49,12 +49,17 @@ def to_onnx(model: nn.Module, path: Path) -> Path:
 
 def parity(model: nn.Module, onnx_path: Path, images: np.ndarray) -> float:
     """Max abs difference of logits between PyTorch and ONNX Runtime on images [N,28,28] in [0,1]."""
+    return parity_report(model, onnx_path, images)[0]
+
+
+def parity_report(model: nn.Module, onnx_path: Path, images: np.ndarray) -> tuple[float, float]:
+    """(max abs difference of logits between PyTorch and ONNX Runtime, largest abs logit) on ``images``."""
     x = np.ascontiguousarray(images[:, None], dtype=np.float32)
     with torch.no_grad():
         ref = model.eval().to("cpu")(torch.from_numpy(x)).numpy()
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     got = sess.run(["logits"], {"image": x})[0]
-    return float(np.abs(ref - got).max())
+    return float(np.abs(ref - got).max()), float(np.abs(ref).max())
 
 
 def sha256(path: Path) -> str:

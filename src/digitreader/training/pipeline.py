@@ -65,9 +65,15 @@ def export_model(
     export.to_onnx(scaled, onnx_path)
     images, labels = test
     x = images.astype(np.float32) / 255
-    diff = export.parity(scaled, onnx_path, x[:512])
-    if diff >= PARITY_TOLERANCE:
-        raise RuntimeError(f"ONNX export differs from PyTorch by {diff:.2e} (tolerance {PARITY_TOLERANCE})")
+    diff, largest = export.parity_report(scaled, onnx_path, x[:512])
+    # float32 sums in a different order differ in the last bits: the tolerance is absolute for
+    # logits of ordinary size and relative for the huge logits of an overfitted model (an MLP
+    # trained to 100% training accuracy reaches |logit| ~ 1e3).
+    tolerance = PARITY_TOLERANCE * max(1.0, largest / 10)
+    if diff >= tolerance:
+        raise RuntimeError(
+            f"ONNX export differs from PyTorch by {diff:.2e} (tolerance {tolerance:.1e}; largest |logit| {largest:.1f})"
+        )
     from digitreader.training.scoring import model_probs
 
     probs = model_probs(str(onnx_path), images)
@@ -79,6 +85,7 @@ def export_model(
     card = {
         "test_images": len(labels),
         "onnx_parity_max_abs_diff": diff,
+        "onnx_parity_largest_abs_logit": round(largest, 3),
         "calibration": calibration,
         "recipe": cfg.to_dict(),
         **(extra or {}),
