@@ -20,14 +20,10 @@ RECIPES: dict[str, TrainConfig] = {
     "mlp": TrainConfig(
         model="mlp", epochs=20, optimizer="adamw", lr=2e-3, weight_decay=1e-4, label_smoothing=0.0, augment=NO_AUGMENT
     ),
+    # Without augmentation LeNet-5 overfits: 100% of the training set and 98.96% test after 20 epochs
+    # (bench-models, 2026-11-23); light affine augmentation, as LeCun et al. used distortions, lifts it.
     "lenet5": TrainConfig(
-        model="lenet5",
-        epochs=20,
-        optimizer="adamw",
-        lr=3e-3,
-        weight_decay=1e-4,
-        label_smoothing=0.0,
-        augment=NO_AUGMENT,
+        model="lenet5", epochs=15, optimizer="adamw", lr=3e-3, weight_decay=1e-4, label_smoothing=0.0, augment=LIGHT
     ),
     "cnn2": TrainConfig(
         model="cnn2", epochs=12, optimizer="adamw", lr=2e-3, weight_decay=1e-4, label_smoothing=0.0, augment=LIGHT
