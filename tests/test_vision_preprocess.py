@@ -156,3 +156,18 @@ def test_unreadable_input_is_an_image_error(tmp_path) -> None:
         preprocess(bad)
     with pytest.raises(ImageError):
         preprocess(b"\xff\xd8\xff\xe0 broken jpeg")
+
+
+def test_histogram_statistics_match_numpy() -> None:
+    """The uint8 fast paths of the polarity cues give numpy's percentiles and top-2% means exactly."""
+    from digitreader.vision.ink import _percentiles, _strongest
+
+    rng = np.random.default_rng(0)
+    for n in (1, 7, 200, 4999, 65536):
+        a = rng.integers(0, 256, n).astype(np.uint8)
+        a[: n // 2] = a[: n // 2] // 40 * 40  # ties, as flat paper gives
+        qs = (0.5, 2, 50, 98, 99.5)
+        assert np.allclose(_percentiles(a, qs), np.percentile(a, qs))
+        k = max(4, n // 50)
+        if k < n:
+            assert _strongest(a) == pytest.approx(float(np.partition(a, n - k)[-k:].astype(np.float64).mean()))

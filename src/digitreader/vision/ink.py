@@ -67,7 +67,7 @@ def _flatten_alpha(rgba: np.ndarray) -> np.ndarray:
     A mostly opaque image (a photo with a transparent border) is padded with its own mean.
     """
     alpha = rgba[..., 3]
-    grey = cv2.cvtColor(np.ascontiguousarray(rgba[..., :3]), cv2.COLOR_RGB2GRAY)
+    grey = cv2.cvtColor(np.ascontiguousarray(rgba), cv2.COLOR_RGBA2GRAY)  # the same weights, no copy
     if int(alpha.min()) == 255:
         return grey
     a = alpha.astype(np.float32) / 255.0
@@ -103,12 +103,8 @@ def polarity_cues(grey: np.ndarray) -> dict[str, float]:
         else cv2.resize(grey, (max(1, w * 256 // side), max(1, h * 256 // side)), interpolation=cv2.INTER_AREA)
     )
 
-    def tail(a: np.ndarray) -> float:
-        lo, median, hi = np.percentile(a, (0.5, 50, 99.5))
-        return float(np.clip(np.log((median - lo + 2.0) / (hi - median + 2.0)), -3.0, 3.0))
-
     ring = np.concatenate([small[:2].ravel(), small[-2:].ravel(), small[:, :2].ravel(), small[:, -2:].ravel()])
-    lo, hi = np.percentile(small, (0.5, 99.5))
+    lo, median, hi = _percentiles(small, (0.5, 50, 99.5))
     edge = float(np.median(ring))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     dark = light = 1e-3
@@ -124,7 +120,7 @@ def polarity_cues(grey: np.ndarray) -> dict[str, float]:
         dark += _strongest(cv2.morphologyEx(g, cv2.MORPH_BLACKHAT, kernel))
         light += _strongest(cv2.morphologyEx(g, cv2.MORPH_TOPHAT, kernel))
     return {
-        "tails": tail(small),
+        "tails": float(np.clip(np.log((median - lo + 2.0) / (hi - median + 2.0)), -3.0, 3.0)),
         "border": float(np.clip(np.log((edge - lo + 2.0) / (hi - edge + 2.0)), -2.0, 2.0)),
         "hats": float(np.clip(np.log(dark / light), -3.0, 3.0)),
     }
@@ -154,7 +150,32 @@ def _strongest(response: np.ndarray) -> float:
     k = max(4, flat.size // 50)
     if k >= flat.size:
         return float(flat.mean())
-    return float(np.partition(flat, flat.size - k)[-k:].mean())
+    if flat.dtype != np.uint8:
+        return float(np.partition(flat, flat.size - k)[-k:].mean())
+    # uint8: the same mean from the histogram, several times faster than a partition
+    hist = np.bincount(flat, minlength=256)[::-1]  # counts from 255 down
+    above = np.cumsum(hist)
+    v = int(np.searchsorted(above, k))  # the bin (from the top) holding the k-th largest value
+    taken = int(above[v - 1]) if v else 0
+    values = np.arange(255, -1, -1)
+    total = float((hist[:v] * values[:v]).sum()) + (k - taken) * float(values[v])
+    return total / k
+
+
+def _percentiles(a: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """``np.percentile(a, qs)`` (linear interpolation), from a histogram when ``a`` is uint8."""
+    if a.dtype != np.uint8:
+        return [float(v) for v in np.percentile(a, qs)]
+    cum = np.cumsum(np.bincount(a.ravel(), minlength=256))
+    n = int(cum[-1])
+    out = []
+    for q in qs:
+        pos = q / 100 * (n - 1)
+        k = int(pos)
+        v0 = int(np.searchsorted(cum, k, side="right"))
+        v1 = int(np.searchsorted(cum, min(k + 1, n - 1), side="right"))
+        out.append(v0 + (pos - k) * (v1 - v0))
+    return out
 
 
 def paper(grey: np.ndarray, percentile: float = PAPER_PERCENTILE) -> np.ndarray:
