@@ -90,6 +90,17 @@ def test_specks_and_ruled_lines_are_ignored(recognizer, digits) -> None:
     assert read_number(page, recognizer.classify).text == "".join(str(labels[i]) for i in (7, 8, 9))
 
 
+def test_a_strip_of_table_at_the_border_is_not_a_line_of_digits(recognizer, digits) -> None:
+    """A photo's edge: the dark sliver between the sheet and the frame, alone below the number."""
+    images, labels = digits
+    page = write([images[i] for i in (7, 8, 9)], [30, 30], height=60, margin=40)
+    page = np.vstack([page, np.full((120, page.shape[1]), 240, np.uint8)])
+    h = page.shape[0]
+    pts = np.array([[0, h - 75], [9, h - 75], [4, h - 1], [0, h - 1]], np.int32)  # a thin dark wedge
+    cv2.fillPoly(page, [pts], 40)
+    assert read_number(page, recognizer.classify).text == "".join(str(labels[i]) for i in (7, 8, 9))
+
+
 def test_a_digit_in_separate_strokes_is_one_digit(recognizer) -> None:
     """A 5 whose bar was written as a separate stroke, and a 4 in two strokes, are one digit each."""
     page = np.full((200, 330), 255, np.uint8)

@@ -248,6 +248,27 @@ def reading_order(groups: list[Blob]) -> list[Blob]:
     return _renumber(ordered)
 
 
+def drop_border_lines(groups: list[Blob], shape: tuple[int, int]) -> list[Blob]:
+    """Drop a line that is one group touching the image's border, when other lines hold digits.
+
+    In a photo the sliver of table between the sheet's edge and the frame, or a shadow's
+    edge, shows as one stroke against the border, alone beside the written lines.
+    """
+    lines: dict[int, list[Blob]] = {}
+    for g in groups:
+        lines.setdefault(g.line, []).append(g)
+    if len(lines) < 2:
+        return groups
+    h, w = shape
+
+    def stray(line: list[Blob]) -> bool:
+        g = line[0]
+        return len(line) == 1 and (g.x == 0 or g.y == 0 or g.x + g.w >= w or g.y + g.h >= h)
+
+    kept = [g for g in groups if not stray(lines[g.line])]
+    return _renumber(kept) if kept else groups
+
+
 def _renumber(groups: list[Blob]) -> list[Blob]:
     seen: dict[int, int] = {}
     for g in groups:

@@ -16,7 +16,7 @@ import numpy as np
 
 from digitreader.engine import Digit, Reading
 from digitreader.errors import NoDigitError
-from digitreader.vision.blobs import Blob, components, drop_edges, merge_strokes, reading_order
+from digitreader.vision.blobs import Blob, components, drop_border_lines, drop_edges, merge_strokes, reading_order
 from digitreader.vision.ink import InkMap, extract_ink
 from digitreader.vision.io import load_image
 from digitreader.vision.preprocess import digit_ink, mnist_style
@@ -26,12 +26,12 @@ Classify = Callable[[np.ndarray], np.ndarray]  # [N,28,28] float32 -> probabilit
 
 # Log-priors of the readings of a group, added to the sum of the digits' log-probabilities.
 # Chosen on the development set (seed 123, numbers and photos): see BENCHMARKS.md.
-SPLIT_ASPECT = 0.9  # a group wider than this x its height may be two touching digits
+SPLIT_ASPECT = 0.8  # a group wider than this x its height may be two touching digits
 THREE_ASPECT = 1.7  # ... and wider than this, three
-WIDE, WIDE_PENALTY = 0.8, 0.5  # one digit: -0.5 per unit of aspect (width / height) above 0.8
+WIDE, WIDE_PENALTY = 0.7, 0.5  # one digit: -0.5 per unit of aspect (width / height) above 0.7
 CUT_PENALTY = 0.25  # each cut
 BAD_PIECE_PENALTY = 2.0  # each piece that is a sliver or much shorter than its group
-SURE = 0.99  # a group read as one digit with this confidence is not cut
+SURE = 0.999  # a group read as one digit with this confidence is not cut
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def _plan(image: Any) -> tuple[InkMap, list[_Slot]]:
     """Find the digit groups and every way of reading each (whole, or cut in two or three)."""
     ink = extract_ink(load_image(image))
     labels, blobs = components(ink.mask)
-    groups = reading_order(drop_edges(merge_strokes(blobs), ink.mask.shape))
+    groups = drop_border_lines(reading_order(drop_edges(merge_strokes(blobs), ink.mask.shape)), ink.mask.shape)
     slots: list[_Slot] = []
     for g in groups:
         try:
