@@ -171,3 +171,19 @@ def test_histogram_statistics_match_numpy() -> None:
         k = max(4, n // 50)
         if k < n:
             assert _strongest(a) == pytest.approx(float(np.partition(a, n - k)[-k:].astype(np.float64).mean()))
+
+
+def test_plain_digital_backgrounds_are_recognised_and_paper_is_not() -> None:
+    """Canvases take the fast path (background level known exactly); paper, even blown out, does not."""
+    from digitreader.vision.ink import plain_background
+
+    canvas = draw(3)[..., 0]  # a drawn 3, black on white, anti-aliased
+    assert plain_background(canvas) == (255, True)
+    assert plain_background(255 - canvas) == (0, False)
+    rng = np.random.default_rng(1)
+    paper = np.clip(canvas.astype(np.float32) * 0.8 + 40 + rng.normal(0, 3, canvas.shape), 0, 255).astype(np.uint8)
+    assert plain_background(paper) is None  # grain
+    blown = np.clip(np.linspace(230, 330, canvas.shape[1])[None, :] + 0 * canvas, 0, 255).astype(np.uint8)
+    blown = np.minimum(blown, canvas)  # saturated white over most of the frame, a gradient into it, and the digit
+    assert plain_background(blown) is None
+    assert plain_background(np.full((50, 50), 255, np.uint8)) is None  # nothing but background

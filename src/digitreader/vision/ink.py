@@ -27,6 +27,8 @@ PAPER_GRID = 32  # the paper estimate lives on a grid of at most 32 cells a side
 PAPER_WINDOW = 9  # cells; about a quarter of the image: thick strokes never fill it
 PAPER_PERCENTILE = 80  # the paper is what at least 20% of a window shows
 FLAT_PAPER = 0.93  # paper whose darkest part is within 7% of its brightest is evenly lit
+PLAIN = 0.6  # a digital background: one exact grey level over 60% of the image ...
+PLAIN_NOISE = 0.03  # ... and hardly any pixel just off it (paper, even overexposed, has grain and gradients)
 MIN_CONTRAST = 0.14  # ink must be at least 14% darker than its paper (pencil is ~25%; grain in a shadow ~11%)
 
 
@@ -249,10 +251,36 @@ def mask_stroke_width(mask: np.ndarray) -> float:
     return 2.0 * q * f * float(np.percentile(inside, 95)) if inside.size else 0.0
 
 
+def plain_background(grey: np.ndarray) -> tuple[int, bool] | None:
+    """(background level, dark ink?) of a drawing on a plain digital background, else None.
+
+    A canvas or a digital image has one exact background level and few pixels just off it
+    (anti-aliased edges); a photo or a scan never does. Ink is what differs by more than 8 levels.
+    """
+    hist = np.bincount(grey.ravel(), minlength=256)
+    level = int(hist.argmax())
+    if hist[level] < PLAIN * grey.size:
+        return None
+    off = np.abs(np.arange(256) - level)
+    near = hist[(off > 0) & (off <= 8)].sum()
+    ink = off > 8
+    if near > PLAIN_NOISE * grey.size or not hist[ink].any():
+        return None
+    ink_mean = float((hist[ink] * np.arange(256)[ink]).sum()) / float(hist[ink].sum())
+    return level, ink_mean < level
+
+
 def extract_ink(image: np.ndarray, work_side: int = WORK_SIDE) -> InkMap:
     """The ink map of a uint8 image (as ``load_image`` returns)."""
     grey_full = to_grey(image)
     grey, scale = reduce(grey_full, work_side)
+    plain = plain_background(grey)
+    if plain is not None:
+        # A canvas drawing or a clean digital image: its background level is known exactly.
+        level, dark = plain
+        if not dark:
+            grey, level = 255 - grey, 255 - level
+        return _threshold(1.0 - grey.astype(np.float32) / max(float(level), 8.0), scale, dark, grey_full.shape)
     dark = is_dark_ink(grey)
     if not dark:
         grey = 255 - grey
