@@ -345,7 +345,8 @@ def _threshold(
     floor, contrast = levels
     hi = max(floor, 0.45 * contrast, MIN_CONTRAST)
     lo = max(0.7 * floor, 0.25 * contrast)
-    mask = hysteresis(residual, lo, hi)
+    # On a digital background nothing but the strokes rises above the floor: no noise to reject.
+    mask = residual > lo if noise_free else hysteresis(residual, lo, hi)
     ink = np.clip((residual - 0.5 * lo) / (contrast - 0.5 * lo), 0.0, 1.0)
     ink[~cv2.dilate(mask.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)] = 0.0
     return InkMap(ink.astype(np.float32), mask, scale, dark, contrast, shape)
