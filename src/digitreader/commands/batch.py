@@ -22,6 +22,8 @@ from typing import Any
 from digitreader.commands.common import err, fail, out
 
 Work = Callable[[Path], dict[str, Any]]  # one file -> its JSON fields (raises on failure)
+# (the recognizer, the --debug-dir folder or None) -> the work for one file
+MakeWork = Callable[[Any, Path | None], Work]
 
 
 def add_arguments(p: argparse.ArgumentParser, what: str) -> None:
@@ -141,8 +143,18 @@ class Reporter:
             err.print(f"{self.done} images in {seconds:.1f} s{errors}")
 
 
-def run(args: argparse.Namespace, verb: str, work: Work, columns: list[str], row: Callable[[dict], list[str]]) -> int:
-    """Run ``work`` on every file of ``args.paths``; print JSON lines or a table; exit status."""
+def run(
+    args: argparse.Namespace, verb: str, make_work: MakeWork, columns: list[str], row: Callable[[dict], list[str]]
+) -> int:
+    """Load the model once, then run the work on every file of ``args.paths``; print JSON lines or a table."""
+    from digitreader.engine import Recognizer
+    from digitreader.errors import ModelError
+
+    try:
+        recognizer = Recognizer(args.model, threads=1 if args.jobs > 1 else None)
+    except ModelError as exc:
+        return fail(str(exc))
+    work = make_work(recognizer, Path(args.debug_dir) if args.debug_dir else None)
     files = collect(args.paths, args.recursive)
     if not files:
         return fail("no images found in " + ", ".join(args.paths))
@@ -175,3 +187,9 @@ def run(args: argparse.Namespace, verb: str, work: Work, columns: list[str], row
             table.add_row(*r)
         out.print(table)
     return 1 if reporter.failed else 0
+
+
+def debug_stem(path: Path) -> str:
+    """A file name for the debug pictures of ``path`` that two files of one name cannot share."""
+    parts = [p for p in path.with_suffix("").parts if p not in ("/", "..", ".")]
+    return "__".join(parts[-3:])

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from digitreader.commands import batch
-from digitreader.commands.common import fail
 
 HELP = "recognise the single digit in each image"
 
@@ -26,15 +25,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from digitreader.engine import Recognizer
-    from digitreader.errors import ModelError
+    return batch.run(args, "predict", _work, ["digit", "confidence", "runner-up"], _row)
 
-    try:
-        recognizer = Recognizer(args.model, threads=1 if args.jobs > 1 else None)
-    except ModelError as exc:
-        return fail(str(exc))
-    debug = Path(args.debug_dir) if args.debug_dir else None
 
+def _work(recognizer: Any, debug: Path | None) -> batch.Work:
     def work(path: Path) -> dict[str, Any]:
         from digitreader.vision.io import load_image
         from digitreader.vision.preprocess import locate
@@ -45,16 +39,10 @@ def run(args: argparse.Namespace) -> int:
         if debug is not None:
             from digitreader.vision.debug import write_debug
 
-            write_debug(debug, debug_stem(path), image, [box], [x], [str(p.digit)], [p.confidence])
+            write_debug(debug, batch.debug_stem(path), image, [box], [x], [str(p.digit)], [p.confidence])
         return p.to_dict()
 
-    return batch.run(args, "predict", work, ["digit", "confidence", "runner-up"], _row)
-
-
-def debug_stem(path: Path) -> str:
-    """A file name for the debug pictures of ``path`` that two files of one name cannot share."""
-    parts = [p for p in path.with_suffix("").parts if p not in ("/", "..", ".")]
-    return "__".join(parts[-3:])
+    return work
 
 
 def _row(fields: dict[str, Any]) -> list[str]:

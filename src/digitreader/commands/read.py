@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from digitreader.commands import batch
-from digitreader.commands.common import fail
 
 HELP = "read the number (one or more digits) in each image"
 
@@ -28,15 +27,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from digitreader.engine import Recognizer
-    from digitreader.errors import ModelError
+    return batch.run(args, "read", _work, ["text", "confidence", "digits"], _row)
 
-    try:
-        recognizer = Recognizer(args.model, threads=1 if args.jobs > 1 else None)
-    except ModelError as exc:
-        return fail(str(exc))
-    debug = Path(args.debug_dir) if args.debug_dir else None
 
+def _work(recognizer: Any, debug: Path | None) -> batch.Work:
     def work(path: Path) -> dict[str, Any]:
         from digitreader.vision.io import load_image
         from digitreader.vision.segment import read_number
@@ -44,13 +38,12 @@ def run(args: argparse.Namespace) -> int:
         image = load_image(path)
         reading = read_number(image, recognizer.classify)
         if debug is not None:
-            from digitreader.commands.predict import debug_stem
             from digitreader.vision.debug import write_debug
 
             ds = reading.digits
             write_debug(
                 debug,
-                debug_stem(path),
+                batch.debug_stem(path),
                 image,
                 [d.box for d in ds],
                 [d.input for d in ds],
@@ -59,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             )
         return reading.to_dict()
 
-    return batch.run(args, "read", work, ["text", "confidence", "digits"], _row)
+    return work
 
 
 def _row(fields: dict[str, Any]) -> list[str]:
