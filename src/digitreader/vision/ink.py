@@ -9,6 +9,10 @@ The steps, each cheap at the working resolution (at most ``WORK_SIDE`` pixels a 
    so shadows and lighting gradients divide out: ``ink = 1 - grey / paper``.
 4. thresholds: from the noise of the paper and the contrast of the strokes, with hysteresis
    (faint parts of a stroke are kept when they touch a clear part).
+
+A drawing on a plain digital background (a web canvas, a clean digital image) skips 2-4: its
+background is one exact grey level, which gives the polarity and the paper at once, with no
+noise to measure or reject.
 """
 
 from __future__ import annotations
