@@ -19,7 +19,7 @@ SIDE_STEP = 0.2  # cost of a diagonal step (in units of one fully inked pixel)
 STRAY = 6.0  # cost per row of straying a whole crop width from the starting column
 
 
-def cut_paths(ink: np.ndarray, parts: int, max_candidates: int = 5) -> list[list[np.ndarray]]:
+def cut_paths(ink: np.ndarray, parts: int, max_candidates: int = 10) -> list[list[np.ndarray]]:
     """Candidate ways to cut ``ink`` (float HxW) into ``parts`` pieces (2 or 3), best first.
 
     Each candidate is a list of ``parts - 1`` paths; a path gives, for every row, the column
@@ -53,7 +53,7 @@ def cut_paths(ink: np.ndarray, parts: int, max_candidates: int = 5) -> list[list
     return [c for _, c in combos[:max_candidates]]
 
 
-def _valleys(ink: np.ndarray, parts: int, k: int = 6) -> list[int]:
+def _valleys(ink: np.ndarray, parts: int, k: int = 10) -> list[int]:
     """Starting columns: the emptiest columns of the (smoothed) column profile, spread apart."""
     w = ink.shape[1]
     profile = cv2.GaussianBlur(ink.sum(axis=0).astype(np.float32)[None, :], (0, 0), sigmaX=max(1.0, w / 40)).ravel()
