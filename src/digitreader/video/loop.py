@@ -15,6 +15,7 @@ Work is skipped where nothing changed:
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ class Settings:
     probe_every: int = 8  # with no digit in view, every 8th frame is read at full resolution
     still_threshold: float = 6.0  # grey levels on the thumbnail: at most this much change = nothing moved
     reuse_threshold: float = 0.03  # mean |difference| of two 28x28 inputs in [0,1] that counts as the same
+    cuts: int = 5  # candidate cuts per group of touching digits (still images try 10; frames keep to the rate)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
 
@@ -125,10 +127,10 @@ class ReuseCache:
         self._seen, self._probs = self._seen[:0], self._probs[:0]
 
 
-def default_number_reader() -> NumberReader:
+def default_number_reader(cuts: int = 5) -> NumberReader:
     from digitreader.vision.segment import read_number
 
-    return read_number
+    return functools.partial(read_number, cuts=cuts)
 
 
 class LiveReader:
@@ -139,7 +141,7 @@ class LiveReader:
     ) -> None:
         self.settings = settings or Settings()
         self.classify = ReuseCache(classify, self.settings.reuse_threshold)
-        self.read_number = read_number or default_number_reader()
+        self.read_number = read_number or default_number_reader(self.settings.cuts)
         self.tracker = Tracker(self.settings.tracker)
         self.number = SettledText(self.settings.tracker.settle)
         self._thumb: np.ndarray | None = None  # thumbnail of the last analysed frame

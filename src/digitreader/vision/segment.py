@@ -32,6 +32,7 @@ WIDE, WIDE_PENALTY = 0.7, 0.5  # one digit: -0.5 per unit of aspect (width / hei
 CUT_PENALTY = 0.25  # each cut
 BAD_PIECE_PENALTY = 2.0  # each piece that is a sliver or much shorter than its group
 SURE = 0.999  # a group read as one digit with this confidence is not cut
+CUTS = 10  # candidate cuts tried per group (and per number of pieces)
 
 
 @dataclass(frozen=True)
@@ -58,14 +59,14 @@ class _Slot:
     options: list[_Option]
 
 
-def segment(image: Any, classify: Classify | None = None) -> list[Segment]:
+def segment(image: Any, classify: Classify | None = None, cuts: int = CUTS) -> list[Segment]:
     """The digits of ``image`` in reading order (left to right, lines top to bottom).
 
     Without ``classify`` touching digits are cut by their width alone; with it (e.g.
     ``Recognizer.classify``) each group is cut the way the recognizer is most sure of.
     Raises ``ImageError`` for unreadable input; an image without ink gives ``[]``.
     """
-    ink, slots = _plan(image)
+    ink, slots = _plan(image, cuts)
     if not slots:
         return []
     chosen = _choose(slots, classify)
@@ -76,12 +77,12 @@ def segment(image: Any, classify: Classify | None = None) -> list[Segment]:
     ]
 
 
-def read_number(image: Any, classify: Classify) -> Reading:
+def read_number(image: Any, classify: Classify, cuts: int = CUTS) -> Reading:
     """Read every digit of ``image`` with ``classify`` (called once, all candidates in one batch).
 
     Lines are joined with a newline in ``Reading.text``; no digit gives ``Reading("", [])``.
     """
-    ink, slots = _plan(image)
+    ink, slots = _plan(image, cuts)
     if not slots:
         return Reading("", [])
     inputs = [inp for s in slots for o in s.options for inp in o.inputs]
@@ -97,7 +98,7 @@ def read_number(image: Any, classify: Classify) -> Reading:
     return Reading("\n".join(lines[k] for k in sorted(lines)), digits)
 
 
-def _plan(image: Any) -> tuple[InkMap, list[_Slot]]:
+def _plan(image: Any, cuts: int = CUTS) -> tuple[InkMap, list[_Slot]]:
     """Find the digit groups and every way of reading each (whole, or cut in two or three)."""
     ink = extract_ink(load_image(image))
     labels, blobs = components(ink.mask)
@@ -112,9 +113,9 @@ def _plan(image: Any) -> tuple[InkMap, list[_Slot]]:
         aspect = g.w / max(g.h, 1)
         if aspect > SPLIT_ASPECT:
             crop = digit_ink(ink, labels, g)
-            options += _cuts(crop, g, 2)
+            options += _cuts(crop, g, 2, cuts)
             if aspect > THREE_ASPECT:
-                options += _cuts(crop, g, 3)
+                options += _cuts(crop, g, 3, cuts)
         slots.append(_Slot(g, options))
     return ink, slots
 
@@ -123,10 +124,10 @@ def _wide_prior(g: Blob) -> float:
     return -WIDE_PENALTY * max(0.0, g.w / max(g.h, 1) - WIDE)
 
 
-def _cuts(crop: np.ndarray, g: Blob, parts: int) -> list[_Option]:
+def _cuts(crop: np.ndarray, g: Blob, parts: int, cuts: int) -> list[_Option]:
     options = []
     total = float(crop.sum())
-    for paths in cut_paths(crop, parts):
+    for paths in cut_paths(crop, parts, cuts):
         boxes, inputs, prior = [], [], -CUT_PENALTY * (parts - 1)
         for keep in piece_masks(crop.shape, paths):
             piece = np.where(keep, crop, 0.0)

@@ -33,7 +33,7 @@ def cut_paths(ink: np.ndarray, parts: int, max_candidates: int = 10) -> list[lis
         ink if s >= 1 else cv2.resize(ink, (max(4, round(w * s)), max(2, round(h * s))), interpolation=cv2.INTER_AREA)
     )
     sw = small.shape[1]
-    starts = _valleys(small, parts)
+    starts = _valleys(small, parts, max_candidates)
     rows = np.arange(small.shape[0])
     # Each start gives the cheapest winding path and a straight vertical cut (better for upright digits).
     bent = _best_paths(small, starts)
@@ -53,7 +53,7 @@ def cut_paths(ink: np.ndarray, parts: int, max_candidates: int = 10) -> list[lis
     return [c for _, c in combos[:max_candidates]]
 
 
-def _valleys(ink: np.ndarray, parts: int, k: int = 10) -> list[int]:
+def _valleys(ink: np.ndarray, parts: int, k: int) -> list[int]:
     """Starting columns: the emptiest columns of the (smoothed) column profile, spread apart."""
     w = ink.shape[1]
     profile = cv2.GaussianBlur(ink.sum(axis=0).astype(np.float32)[None, :], (0, 0), sigmaX=max(1.0, w / 40)).ravel()
