@@ -127,7 +127,7 @@ class ReuseCache:
         self._seen, self._probs = self._seen[:0], self._probs[:0]
 
 
-def default_number_reader(cuts: int = 5) -> NumberReader:
+def default_number_reader(cuts: int = Settings.cuts) -> NumberReader:
     from digitreader.vision.segment import read_number
 
     return functools.partial(read_number, cuts=cuts)

@@ -19,7 +19,7 @@ SIDE_STEP = 0.2  # cost of a diagonal step (in units of one fully inked pixel)
 STRAY = 6.0  # cost per row of straying a whole crop width from the starting column
 
 
-def cut_paths(ink: np.ndarray, parts: int, max_candidates: int = 10) -> list[list[np.ndarray]]:
+def cut_paths(ink: np.ndarray, parts: int, max_candidates: int) -> list[list[np.ndarray]]:
     """Candidate ways to cut ``ink`` (float HxW) into ``parts`` pieces (2 or 3), best first.
 
     Each candidate is a list of ``parts - 1`` paths; a path gives, for every row, the column
