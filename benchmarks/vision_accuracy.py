@@ -10,6 +10,7 @@ Parts (made from MNIST *test* digits only, see ``digitreader.data.synthetic``):
 
 Methods, all with the same bundled model:
   digitreader  Recognizer.predict / Recognizer.read (vision.preprocess / vision.segment)
+  no-line      Recognizer.read without the CTC line reader (cuts judged by the digit model alone)
   resize-only  the seeds' way: the whole image to grey, inverted when the background is light,
                resized to 28x28 (no crop, no centring); single digits only
   tesseract    Tesseract 5 (Debian's tesseract-ocr through pytesseract), digits whitelist,
@@ -66,6 +67,7 @@ def _work(job: tuple[str, int, int, int, int, str | None]) -> list[dict]:
     from digitreader.errors import NoDigitError
 
     recognizer = Recognizer(threads=1)
+    alone = Recognizer(threads=1, line_model=None)
     mnist = load_mnist("test", data_dir)
     rows = []
     for s in samples(part, count, seed, mnist=mnist, start=start):
@@ -81,6 +83,7 @@ def _work(job: tuple[str, int, int, int, int, str | None]) -> list[dict]:
         else:
             row["digitreader"] = recognizer.read(s.image).text
             row["seconds"] = time.perf_counter() - t
+            row["no-line"] = alone.read(s.image).text
         if s.index < tess_limit:
             row["tesseract"] = tesseract(s.image, single=part == "digits")
         rows.append(row)
@@ -113,7 +116,7 @@ def sklearn_rows(tess: bool) -> list[dict]:
 def summarise(rows: list[dict]) -> dict:
     table: dict = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for r in rows:
-        for method in ("digitreader", "resize-only", "tesseract"):
+        for method in ("digitreader", "no-line", "resize-only", "tesseract"):
             if method in r:
                 for key in (r["part"], f"{r['part']}/{r['kind']}"):
                     cell = table[key][method]
@@ -168,17 +171,20 @@ def main() -> int:
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump(report, fh, indent=1)
-    print("| set | n | digitreader | resize-only (seeds) | Tesseract (n) |\n|---|---:|---:|---:|---:|")
+    print("| set | n | digitreader | without line reader | resize-only (seeds) | Tesseract (n) |")
+    print("|---|---:|---:|---:|---:|---:|")
     order = ["digits", "numbers", "numbers/apart", "numbers/close", "numbers/touching"]
     order += ["photos", "photos/apart", "photos/close", "photos/touching", "sklearn"]
     for key in order:
         if key not in summary:
             continue
         v = summary[key]
-        res, te = v.get("resize-only"), v.get("tesseract")
+        res, te, alone = v.get("resize-only"), v.get("tesseract"), v.get("no-line")
         res_text = f"{res['accuracy']:.2%}" if res else "n/a"
+        alone_text = f"{alone['accuracy']:.2%}" if alone else "n/a"
         te_text = f"{te['accuracy']:.2%} ({te['n']})" if te else "n/a"
-        print(f"| {key} | {v['digitreader']['n']} | {v['digitreader']['accuracy']:.2%} | {res_text} | {te_text} |")
+        n, acc = v["digitreader"]["n"], v["digitreader"]["accuracy"]
+        print(f"| {key} | {n} | {acc:.2%} | {alone_text} | {res_text} | {te_text} |")
     timing = ", ".join(f"{p} {1000 * s:.0f} ms" for p, s in per_image.items())
     print(f"\nmedian time per image (digitreader, 1 thread): {timing}")
     print(f"total {seconds:.0f} s; details in {args.out}")

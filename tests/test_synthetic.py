@@ -84,3 +84,21 @@ def test_cli_writes_the_set(mnist_path, tmp_path, capsys) -> None:
         img = cv2.imread(str(out / r["file"]))
         assert img is not None and r["file"].endswith(".png")
         assert r["label"].isdigit()
+
+
+def test_no_photo_shows_a_mirrored_copy_of_the_ink() -> None:
+    """The photo's view reflects the sheet past its edges: ink that near an edge is refused."""
+    from digitreader.data.render import mirrors_ink, perspective
+
+    h, w = 200, 300
+    tilted = cv2.getRotationMatrix2D((w / 2, h / 2), 8, 1.0)
+    view = np.vstack([tilted, [0, 0, 1]]).astype(np.float64)  # rotating shows corners beyond the sheet
+    assert mirrors_ink(view, (2, 80, 40, 40), h, w)  # at the left edge: reflected into view
+    assert not mirrors_ink(view, (130, 80, 40, 40), h, w)  # in the middle: safe
+    assert not mirrors_ink(np.eye(3), (0, 0, 40, 40), h, w)  # a straight view shows nothing beyond the sheet
+    # And it is right about the pixels: ink at the edge shows up twice once warped.
+    page = np.ones((h, w, 3), np.float32)
+    page[80:120, 2:12] = 0.0
+    warped = perspective(page, view)
+    dark = (warped[..., 0] < 0.5).astype(np.uint8)
+    assert cv2.connectedComponents(dark)[0] - 1 == 2

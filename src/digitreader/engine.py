@@ -91,8 +91,18 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class Recognizer:
     """Reads digits with an ONNX model through ONNX Runtime; load once, call many times."""
 
-    def __init__(self, model: str | os.PathLike[str] = "default", threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model: str | os.PathLike[str] = "default",
+        threads: int | None = None,
+        line_model: str | os.PathLike[str] | None = "default",
+    ) -> None:
+        """``line_model``: the CTC line reader that helps ``read`` with touching digits:
+        "default" (the bundled one), a path to an .onnx file, or None to read without it."""
         self.path = resolve_model(model)
+        self._threads = threads
+        self._line_model = line_model
+        self._line: Any = None
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
@@ -144,4 +154,14 @@ class Recognizer:
         """Every digit in an image, in reading order (left to right, lines top to bottom)."""
         from digitreader.vision.segment import read_number
 
-        return read_number(image, self.classify)
+        line = self.line_reader
+        return read_number(image, self.classify, line=line.log_probs if line is not None else None)
+
+    @property
+    def line_reader(self) -> Any:
+        """The CTC line reader (``vision.line_reader.LineReader``), loaded on first use; None when off."""
+        if self._line is None and self._line_model is not None:
+            from digitreader.vision.line_reader import LineReader
+
+            self._line = LineReader(None if self._line_model == "default" else self._line_model, self._threads)
+        return self._line

@@ -33,10 +33,9 @@ def run(args: argparse.Namespace) -> int:
 def _work(recognizer: Any, debug: Path | None) -> batch.Work:
     def work(path: Path) -> dict[str, Any]:
         from digitreader.vision.io import load_image
-        from digitreader.vision.segment import read_number
 
         image = load_image(path)
-        reading = read_number(image, recognizer.classify)
+        reading = recognizer.read(image)
         if debug is not None:
             from digitreader.vision.debug import write_debug
 

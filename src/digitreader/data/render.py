@@ -296,6 +296,21 @@ def maps_inside(matrix: np.ndarray, box: tuple[int, int, int, int], h: int, w: i
     )
 
 
+def mirrors_ink(matrix: np.ndarray, box: tuple[int, int, int, int], h: int, w: int) -> bool:
+    """True when the photo would show a mirror image of the ink in the box (x, y, w, h) on the sheet.
+
+    ``perspective`` fills the parts of the photo beyond the sheet by reflecting the sheet at
+    its edges; ink nearer an edge than the photo reaches past it would be reflected into
+    view: a phantom, mirrored digit that no real photo shows.
+    """
+    frame = np.float32([[[0, 0]], [[w, 0]], [[w, h]], [[0, h]]])
+    p = cv2.perspectiveTransform(frame, np.linalg.inv(matrix)).reshape(-1, 2)
+    beyond = (-p[:, 0].min(), p[:, 0].max() - w, -p[:, 1].min(), p[:, 1].max() - h)  # left, right, top, bottom
+    x, y, bw, bh = box
+    room = (x, w - x - bw, y, h - y - bh)
+    return any(r <= b + 2 for r, b in zip(room, beyond, strict=True) if b > 0)
+
+
 def finish(
     img: np.ndarray, rng: np.random.Generator, blur: float, noise: float, quality: int | None, motion: float = 0.0
 ) -> np.ndarray:

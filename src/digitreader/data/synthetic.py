@@ -33,6 +33,7 @@ from digitreader.data.render import (
     lay_ink,
     lighting,
     maps_inside,
+    mirrors_ink,
     paper,
     perspective,
     tilt,
@@ -152,11 +153,11 @@ def _photograph(
     h, w = frame
     page = paper(h, w, rng, ruled=0.2)
     ah, aw = alpha.shape
-    for _ in range(20):  # a view that keeps all the ink in the picture
+    for _ in range(20):  # a view that keeps all the ink in the picture, and none of it mirrored
         x = int(rng.integers(0, max(1, w - aw)))
         y = int(rng.integers(0, max(1, h - ah)))
         view = view_matrix(h, w, rng, amount=rng.uniform(0.0, 0.04), degrees=rng.uniform(-10, 10))
-        if maps_inside(view, (x, y, aw, ah), h, w, margin=0.03):
+        if maps_inside(view, (x, y, aw, ah), h, w, margin=0.03) and not mirrors_ink(view, (x, y, aw, ah), h, w):
             break
     else:
         x, y, view = (w - aw) // 2, (h - ah) // 2, np.eye(3)

@@ -19,20 +19,25 @@ from digitreader.errors import NoDigitError
 from digitreader.vision.blobs import Blob, components, drop_border_lines, drop_edges, merge_strokes, reading_order
 from digitreader.vision.ink import InkMap, extract_ink
 from digitreader.vision.io import load_image
+from digitreader.vision.line_reader import greedy, score
 from digitreader.vision.preprocess import digit_ink, mnist_style
 from digitreader.vision.split import cut_paths, piece_masks
+from digitreader.vision.strip import group_strip
 
 Classify = Callable[[np.ndarray], np.ndarray]  # [N,28,28] float32 -> probabilities [N,10]
+LineScorer = Callable[[list[np.ndarray]], list[np.ndarray]]  # strips [28, W] -> log-probabilities [T, 11]
 
 # Log-priors of the readings of a group, added to the sum of the digits' log-probabilities.
 # Chosen on the development set (seed 123, numbers and photos): see BENCHMARKS.md.
 SPLIT_ASPECT = 0.8  # a group wider than this x its height may be two touching digits
+LINE_ASPECT = 0.45  # ... when the line reader helps to judge the cuts (it rules out more of the wrong ones)
 THREE_ASPECT = 1.7  # ... and wider than this, three
 WIDE, WIDE_PENALTY = 0.7, 0.5  # one digit: -0.5 per unit of aspect (width / height) above 0.7
 CUT_PENALTY = 0.25  # each cut
 BAD_PIECE_PENALTY = 2.0  # each piece that is a sliver or much shorter than its group
 SURE = 0.999  # a group read as one digit with this confidence is not cut
 CUTS = 10  # candidate cuts tried per group (and per number of pieces)
+LINE_WEIGHT = 2.0  # weight of the line reader's log-probability of a text (vision.line_reader)
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class _Option:
 class _Slot:
     group: Blob
     options: list[_Option]
+    strip: np.ndarray | None = field(default=None, repr=False)  # for the line reader
 
 
 def segment(image: Any, classify: Classify | None = None, cuts: int = CUTS) -> list[Segment]:
@@ -77,29 +83,45 @@ def segment(image: Any, classify: Classify | None = None, cuts: int = CUTS) -> l
     ]
 
 
-def read_number(image: Any, classify: Classify, cuts: int = CUTS) -> Reading:
+def read_number(image: Any, classify: Classify, cuts: int = CUTS, line: LineScorer | None = None) -> Reading:
     """Read every digit of ``image`` with ``classify`` (called once, all candidates in one batch).
 
+    With ``line`` (``LineReader.log_probs``) the groups that may hold touching digits are
+    also read by the CTC line reader, and each way of cutting them is scored by both.
     Lines are joined with a newline in ``Reading.text``; no digit gives ``Reading("", [])``.
     """
-    ink, slots = _plan(image, cuts)
+    ink, slots = _plan(image, cuts, LINE_ASPECT if line is not None else SPLIT_ASPECT)
     if not slots:
         return Reading("", [])
     inputs = [inp for s in slots for o in s.options for inp in o.inputs]
     probs = np.asarray(classify(np.stack(inputs).astype(np.float32)), dtype=np.float64)
-    chosen = _pick(slots, probs)
+    chosen = _pick(slots, probs, _line_log_probs(slots, line))
     digits: list[Digit] = []
     lines: dict[int, str] = {}
-    for slot, (option, p) in zip(slots, chosen, strict=True):
-        for box, inp, row in zip(option.boxes, option.inputs, p, strict=True):
-            k = int(row.argmax())
+    for slot, (option, p, text) in zip(slots, chosen, strict=True):
+        for box, inp, row, char in zip(option.boxes, option.inputs, p, text, strict=True):
+            k = int(char)
             digits.append(Digit(k, float(row[k]), ink.to_original(box), [float(v) for v in row], inp))
-            lines[slot.group.line] = lines.get(slot.group.line, "") + str(k)
+        lines[slot.group.line] = lines.get(slot.group.line, "") + text
     return Reading("\n".join(lines[k] for k in sorted(lines)), digits)
 
 
-def _plan(image: Any, cuts: int = CUTS) -> tuple[InkMap, list[_Slot]]:
-    """Find the digit groups and every way of reading each (whole, or cut in two or three)."""
+def _line_log_probs(slots: list[_Slot], line: LineScorer | None) -> list[np.ndarray | None]:
+    """The line reader's log-probabilities for each slot that has a strip (one batch), else None."""
+    found: list[np.ndarray | None] = [None] * len(slots)
+    if line is None:
+        return found
+    which = [k for k, s in enumerate(slots) if s.strip is not None]
+    for k, lp in zip(which, line([slots[k].strip for k in which]), strict=True):
+        found[k] = lp
+    return found
+
+
+def _plan(image: Any, cuts: int = CUTS, split_aspect: float = SPLIT_ASPECT) -> tuple[InkMap, list[_Slot]]:
+    """Find the digit groups and every way of reading each (whole, or cut in two or three).
+
+    Groups wider than ``split_aspect`` x their height also get cut options and a strip.
+    """
     ink = extract_ink(load_image(image))
     labels, blobs = components(ink.mask)
     groups = drop_border_lines(reading_order(drop_edges(merge_strokes(blobs), ink.mask.shape)), ink.mask.shape)
@@ -111,12 +133,14 @@ def _plan(image: Any, cuts: int = CUTS) -> tuple[InkMap, list[_Slot]]:
             continue
         options = [whole]
         aspect = g.w / max(g.h, 1)
-        if aspect > SPLIT_ASPECT:
+        strip = None
+        if aspect > split_aspect:
             crop = digit_ink(ink, labels, g)
             options += _cuts(crop, g, 2, cuts)
             if aspect > THREE_ASPECT:
                 options += _cuts(crop, g, 3, cuts)
-        slots.append(_Slot(g, options))
+            strip = group_strip(crop)
+        slots.append(_Slot(g, options, strip))
     return ink, slots
 
 
@@ -148,7 +172,7 @@ def _choose(slots: list[_Slot], classify: Classify | None) -> list[_Option]:
     if classify is not None:
         inputs = [inp for s in slots for o in s.options for inp in o.inputs]
         probs = np.asarray(classify(np.stack(inputs).astype(np.float32)), dtype=np.float64)
-        return [option for option, _ in _pick(slots, probs)]
+        return [option for option, _, _ in _pick(slots, probs)]
     chosen = []
     for s in slots:
         aspect = s.group.w / max(s.group.h, 1)
@@ -158,25 +182,65 @@ def _choose(slots: list[_Slot], classify: Classify | None) -> list[_Option]:
     return chosen
 
 
-def _pick(slots: list[_Slot], probs: np.ndarray) -> list[tuple[_Option, np.ndarray]]:
-    """For each slot the option with the best sum of log-probabilities plus its prior.
+def _pick(
+    slots: list[_Slot], probs: np.ndarray, line: list[np.ndarray | None] | None = None
+) -> list[tuple[_Option, np.ndarray, str]]:
+    """For each slot: the chosen option, its pieces' probabilities, and the text read.
 
-    A group the recognizer reads as one digit with near certainty is not cut.
+    Without the line reader: the option with the best sum of log-probabilities plus its
+    prior, where a group read as one digit with near certainty is not cut. With it, see
+    ``_pick_with_line``.
     """
     picked = []
     i = 0
-    for s in slots:
-        best, best_score, best_p = None, -np.inf, None
-        sure = False
+    for k, s in enumerate(slots):
+        pieces = []
         for o in s.options:
-            p = probs[i : i + len(o.inputs)]
+            pieces.append(probs[i : i + len(o.inputs)])
             i += len(o.inputs)
-            if len(o.inputs) == 1:
-                sure = float(p.max()) >= SURE
-            elif sure:
+        lp = line[k] if line is not None else None
+        picked.append(_pick_alone(s, pieces) if lp is None else _pick_with_line(s, pieces, lp))
+    return picked
+
+
+def _text(p: np.ndarray) -> str:
+    return "".join(str(int(k)) for k in p.argmax(axis=1))
+
+
+def _pick_alone(s: _Slot, pieces: list[np.ndarray]) -> tuple[_Option, np.ndarray, str]:
+    best, best_score, best_p = s.options[0], -np.inf, pieces[0]
+    sure = False
+    for o, p in zip(s.options, pieces, strict=True):
+        if len(o.inputs) == 1:
+            sure = float(p.max()) >= SURE
+        elif sure:
+            continue
+        score = float(np.log(np.clip(p.max(axis=1), 1e-12, 1.0)).sum()) + o.prior
+        if score > best_score:
+            best, best_score, best_p = o, score, p
+    return best, best_p, _text(best_p)
+
+
+def _pick_with_line(s: _Slot, pieces: list[np.ndarray], lp: np.ndarray) -> tuple[_Option, np.ndarray, str]:
+    """The text with the best joint score of the recognizer and the CTC line reader.
+
+    Candidate texts are every option's reading and the line reader's own (best-path)
+    reading. A text's recognizer score is that of its best option with as many pieces:
+    the log-probabilities of the text's digits in those pieces, plus the option's prior.
+    """
+    texts = {_text(p) for p in pieces}
+    own = greedy(lp)[0]
+    if 1 <= len(own) <= 3:
+        texts.add(own)
+    best: tuple[float, _Option, np.ndarray, str] | None = None
+    for text in sorted(texts):
+        digits = [int(c) for c in text]
+        for o, p in zip(s.options, pieces, strict=True):
+            if len(o.inputs) != len(text):
                 continue
-            score = float(np.log(np.clip(p.max(axis=1), 1e-12, 1.0)).sum()) + o.prior
-            if score > best_score:
-                best, best_score, best_p = o, score, p
-        picked.append((best, best_p))
-    return picked  # type: ignore[return-value]
+            total = float(np.log(np.clip(p[np.arange(len(digits)), digits], 1e-12, 1.0)).sum()) + o.prior
+            total += LINE_WEIGHT * score(lp, text)
+            if best is None or total > best[0]:
+                best = (total, o, p, text)
+    assert best is not None  # the whole-group option always gives a one-digit text
+    return best[1], best[2], best[3]

@@ -1,0 +1,37 @@
+"""Train the line reader: a CTC network that reads groups of touching digits without cutting them.
+
+It learns from strips made of MNIST *training* digits, written with random pens, scanned or
+photographed and found again by the same ink finder ``read`` uses. The result
+(RUN/line.onnx) replaces the bundled one with --install, or is used with --line-model.
+
+  digitreader train-line --data-dir ../shared/data/mnist --out runs/line
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from digitreader.commands.common import add_data_dir, out, require_torch
+
+HELP = "train the CTC line reader for touching digits (needs the [train] extra)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--strips", type=int, default=60_000, help="training strips to generate (cached in --out)")
+    p.add_argument("--epochs", type=int, default=12, help="number of epochs")
+    p.add_argument("--seed", type=int, default=1, help="random seed (strips, order, initial weights)")
+    p.add_argument("--jobs", type=int, default=2, help="processes that generate the strips")
+    add_data_dir(p)
+    p.add_argument("--out", default="runs/line", help="run folder")
+
+
+def run(args: argparse.Namespace) -> int:
+    require_torch()
+    from digitreader.training.line import LineConfig, train_line
+
+    cfg = LineConfig(
+        strips=args.strips, epochs=args.epochs, seed=args.seed, jobs=args.jobs, data_dir=args.data_dir, out_dir=args.out
+    )
+    summary = train_line(cfg, log=out.print)
+    out.print(f"held-out exact-string accuracy {summary['held_out_accuracy']:.2%}; wrote {args.out}/line.onnx")
+    return 0

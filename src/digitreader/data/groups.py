@@ -1,0 +1,72 @@
+"""Training strips for the line reader, made only from the official MNIST **training** digits.
+
+A sample is a group of 1-4 digits written with a random pen (``data.render``): touching,
+close or apart, each digit tilted and sized a little differently, laid on paper, scanned
+or photographed, and then read back through the same ink finder and strip preparation
+that ``read`` uses (``vision.ink``, ``vision.strip``). So the reader learns from what the
+pipeline really hands it, artefacts included, and never sees an evaluation-set digit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from digitreader.data.render import InkStyle, digit_strokes, finish, ink_style, lay_ink, lighting, paper, tilt
+from digitreader.data.synthetic import number_strokes
+from digitreader.errors import NoDigitError
+from digitreader.vision.blobs import Blob, components
+from digitreader.vision.ink import extract_ink
+from digitreader.vision.preprocess import digit_ink
+from digitreader.vision.strip import group_strip
+
+LENGTHS, LENGTH_P = (1, 2, 3, 4), (0.2, 0.45, 0.25, 0.1)
+KINDS, KIND_P = ("touching", "close", "apart"), (0.65, 0.25, 0.1)
+
+
+def group_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """One training strip (float32 [28, W]) and its digits as text."""
+    while True:
+        n = int(rng.choice(LENGTHS, p=LENGTH_P))
+        idx = rng.integers(len(images), size=n)
+        style = ink_style(rng)
+        height = int(rng.integers(20, 90))
+        digits = [images[k] for k in idx]
+        if n == 1:
+            ink = digit_strokes(digits[0], height, rng, style.width)
+            alpha = tilt(ink, rng.uniform(-8, 8), rng.uniform(-0.15, 0.15))
+        else:
+            alpha = number_strokes(digits, rng, str(rng.choice(KINDS, p=KIND_P)), height, style.width)
+        try:
+            return _through_pipeline(alpha, style, height, rng), "".join(str(int(labels[k])) for k in idx)
+        except NoDigitError:
+            continue  # the ink was lost (a faint pencil in heavy noise): draw another
+
+
+def _through_pipeline(alpha: np.ndarray, style: InkStyle, height: int, rng: np.random.Generator) -> np.ndarray:
+    """Write the ink on paper, scan or photograph it, and find it again as ``read`` would."""
+    m = [round(rng.uniform(0.2, 0.8) * height) for _ in range(4)]
+    h, w = alpha.shape[0] + m[0] + m[1], alpha.shape[1] + m[2] + m[3]
+    page = paper(h, w, rng)
+    lay_ink(page, alpha, m[2], m[0], style, rng)
+    if rng.random() < 0.5:  # a photo: uneven light, blur, noise, JPEG
+        page *= lighting(h, w, rng, shadow=0.2)[..., None]
+        blur = rng.uniform(0.0, 0.03) * height if rng.random() < 0.7 else 0.0
+        rgb = finish(page, rng, blur=min(blur, 3.0), noise=rng.uniform(0.004, 0.03), quality=int(rng.integers(35, 96)))
+    else:
+        rgb = finish(page, rng, blur=rng.uniform(0.0, 0.7), noise=rng.uniform(0.0, 0.01), quality=None)
+    ink = extract_ink(rgb)
+    labels, blobs = components(ink.mask)
+    if not blobs:
+        raise NoDigitError()
+    group = blobs[0]
+    for b in blobs[1:]:
+        group = group.union(b)
+    crop = digit_ink(ink, labels, Blob(*group.box, group.area, group.labels))
+    return group_strip(crop)
+
+
+def group_batch(
+    images: np.ndarray, labels: np.ndarray, count: int, seed: int, start: int = 0
+) -> list[tuple[np.ndarray, str]]:
+    """Samples ``start .. start + count - 1``; each has its own generator, seeded by ``(seed, index)``."""
+    return [group_sample(images, labels, np.random.default_rng([seed, i])) for i in range(start, start + count)]

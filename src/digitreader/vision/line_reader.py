@@ -1,0 +1,91 @@
+"""The line reader at inference: ONNX Runtime, CTC decoding and scoring in numpy. No torch.
+
+``LineReader.log_probs`` runs the network on strips (``vision.strip``); ``greedy`` reads
+a strip without any cut; ``score`` gives the log-probability of a given text (the CTC
+forward algorithm), with which ``vision.segment`` weighs the ways of cutting a group.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from digitreader.errors import ModelError
+
+BLANK = 10
+
+
+def bundled_line_model() -> Path:
+    return Path(str(resources.files("digitreader") / "assets" / "line" / "default.onnx"))
+
+
+class LineReader:
+    """The CTC line reader: strips [28, W] in [0, 1] -> per-column log-probabilities [W/2, 11]."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, threads: int | None = None) -> None:
+        self.path = Path(path) if path is not None else bundled_line_model()
+        if not self.path.is_file():
+            raise ModelError(f"line reader {self.path} does not exist")
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelError(f"{self.path} is not a loadable ONNX model: {exc}") from exc
+
+    def log_probs(self, strips: list[np.ndarray]) -> list[np.ndarray]:
+        """One [T, 11] array per strip (T = ceil(W / 2)); all strips run as one padded batch."""
+        if not strips:
+            return []
+        width = max(s.shape[1] for s in strips)
+        width += width % 2
+        x = np.zeros((len(strips), 1, strips[0].shape[0], width), np.float32)
+        for k, s in enumerate(strips):
+            x[k, 0, :, : s.shape[1]] = s
+        out = self.session.run(None, {"strip": x})[0]
+        return [out[k, : (s.shape[1] + 1) // 2].astype(np.float64) for k, s in enumerate(strips)]
+
+
+def greedy(logp: np.ndarray) -> tuple[str, list[int]]:
+    """Best-path decoding: the text, and for each character the column (frame) where it peaks."""
+    best = logp.argmax(axis=1)
+    text, frames = [], []
+    prev = BLANK
+    for t, k in enumerate(best):
+        if k != BLANK and k != prev:
+            text.append(str(int(k)))
+            frames.append(t)
+        elif k != BLANK and logp[t, k] > logp[frames[-1], k]:
+            frames[-1] = t
+        prev = k
+    return "".join(text), frames
+
+
+def score(logp: np.ndarray, text: str) -> float:
+    """log P(text | strip) under CTC: the forward algorithm over the blank-extended label sequence."""
+    labels = [int(c) for c in text]
+    if not labels:
+        return float(logp[:, BLANK].sum())
+    ext = np.full(2 * len(labels) + 1, BLANK)
+    ext[1::2] = labels
+    s = len(ext)
+    t_len = logp.shape[0]
+    if t_len < len(labels):
+        return -np.inf
+    # A state may skip the blank before it when it is a label different from the one two back.
+    skip = np.zeros(s, bool)
+    skip[3::2] = ext[3::2] != ext[1:-2:2]
+    alpha = np.full(s, -np.inf)
+    alpha[:2] = logp[0, ext[:2]]
+    for t in range(1, t_len):
+        one = np.concatenate(([-np.inf], alpha[:-1]))
+        two = np.where(skip, np.concatenate(([-np.inf, -np.inf], alpha[:-2])), -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, one), two) + logp[t, ext]
+    return float(np.logaddexp(alpha[-1], alpha[-2]))
