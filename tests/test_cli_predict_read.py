@@ -107,6 +107,15 @@ def test_unknown_model_is_a_clear_error(tmp_path, capsys) -> None:
     assert "unknown model" in capsys.readouterr().err
 
 
+def test_read_with_and_without_the_line_reader(tmp_path, capsys) -> None:
+    f = save(tmp_path / "n.png", number("4096"))
+    assert main(["read", str(f), "--json", "--line-model", "none"]) == 0
+    assert lines(capsys.readouterr().out)[0]["text"] == "4096"
+    assert main(["read", str(f), "--json", "--line-model", str(tmp_path / "missing.onnx")]) == 2
+    err = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
+    assert "line reader" in err and "does not exist" in err
+
+
 @pytest.mark.slow
 def test_read_a_folder_of_1000_images_shows_progress(tmp_path) -> None:
     """The issue's check: progress on stderr, then one JSON line per image (through the installed command)."""

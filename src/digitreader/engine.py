@@ -158,10 +158,19 @@ class Recognizer:
         return read_number(image, self.classify, line=line.log_probs if line is not None else None)
 
     @property
+    def line_model_path(self) -> Path | None:
+        """The line reader's .onnx file, or None when reading without it."""
+        if self._line_model is None:
+            return None
+        from digitreader.vision.line_reader import bundled_line_model
+
+        return bundled_line_model() if self._line_model == "default" else Path(self._line_model)
+
+    @property
     def line_reader(self) -> Any:
         """The CTC line reader (``vision.line_reader.LineReader``), loaded on first use; None when off."""
         if self._line is None and self._line_model is not None:
             from digitreader.vision.line_reader import LineReader
 
-            self._line = LineReader(None if self._line_model == "default" else self._line_model, self._threads)
+            self._line = LineReader(self.line_model_path, self._threads)
         return self._line

@@ -151,7 +151,12 @@ def run(
     from digitreader.errors import ModelError
 
     try:
-        recognizer = Recognizer(args.model, threads=1 if args.jobs > 1 else None)
+        line = getattr(args, "line_model", None)
+        recognizer = Recognizer(
+            args.model, threads=1 if args.jobs > 1 else None, line_model=None if line in (None, "none") else line
+        )
+        if recognizer.line_model_path is not None and not recognizer.line_model_path.is_file():
+            return fail(f"line reader {recognizer.line_model_path} does not exist")
     except ModelError as exc:
         return fail(str(exc))
     work = make_work(recognizer, Path(args.debug_dir) if args.debug_dir else None)
