@@ -98,6 +98,7 @@ def main() -> int:
             "read_number (segment + 1 batched inference)",
             median_ms(lambda: read_number(frame, recognizer.classify), args.repeat),
         ),
+        ("", "Recognizer.read (+ the CTC line reader)", median_ms(lambda: recognizer.read(frame), args.repeat)),
         ("640x480 frame, 1 digit", "preprocess", median_ms(lambda: preprocess(single), args.repeat)),
         ("280x280 RGBA canvas", "preprocess", median_ms(lambda: preprocess(canvas), args.repeat)),
     ]

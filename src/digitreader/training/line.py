@@ -103,8 +103,9 @@ def train_line(cfg: LineConfig, log=print) -> dict:
     log(f"{len(texts)} strips ready in {time.perf_counter() - t0:.0f} s")
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    train_idx = np.arange(len(texts) - cfg.held_out)
-    val_idx = np.arange(len(texts) - cfg.held_out, len(texts))
+    held = min(cfg.held_out, max(1, len(texts) // 10))
+    train_idx = np.arange(len(texts) - held)
+    val_idx = np.arange(len(texts) - held, len(texts))
     model = LineNet()
     steps = cfg.epochs * len(_buckets(widths, train_idx, cfg.batch_size))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -153,7 +154,7 @@ def line_card(cfg: LineConfig, history: list[dict], params: int, onnx_path: Path
         "config": asdict(cfg),
         "params": params,
         "held_out_accuracy": history[-1]["held_out_accuracy"] if history else None,
-        "held_out": f"the last {cfg.held_out} generated strips (exact string, best-path decoding)",
+        "held_out": f"the last {min(cfg.held_out, max(1, cfg.strips // 10))} strips (exact string, best-path decoding)",
         "history": history,
         "sha256": hashlib.sha256(Path(onnx_path).read_bytes()).hexdigest(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -70,22 +70,40 @@ def greedy(logp: np.ndarray) -> tuple[str, list[int]]:
 
 def score(logp: np.ndarray, text: str) -> float:
     """log P(text | strip) under CTC: the forward algorithm over the blank-extended label sequence."""
-    labels = [int(c) for c in text]
-    if not labels:
-        return float(logp[:, BLANK].sum())
-    ext = np.full(2 * len(labels) + 1, BLANK)
-    ext[1::2] = labels
-    s = len(ext)
+    return float(scores(logp, [text])[0])
+
+
+def scores(logp: np.ndarray, texts: list[str]) -> np.ndarray:
+    """``score`` for several texts at once: one forward pass over [texts, states]."""
+    k = len(texts)
+    if k == 0:
+        return np.zeros(0)
     t_len = logp.shape[0]
-    if t_len < len(labels):
-        return -np.inf
+    s_max = 2 * max(len(t) for t in texts) + 1
+    ext = np.full((k, s_max), BLANK)
+    ends = np.zeros(k, int)
+    for i, text in enumerate(texts):
+        ext[i, 1 : 2 * len(text) : 2] = [int(c) for c in text]
+        ends[i] = 2 * len(text)  # index of the final blank
     # A state may skip the blank before it when it is a label different from the one two back.
-    skip = np.zeros(s, bool)
-    skip[3::2] = ext[3::2] != ext[1:-2:2]
-    alpha = np.full(s, -np.inf)
-    alpha[:2] = logp[0, ext[:2]]
+    skip = np.zeros((k, s_max), bool)
+    skip[:, 3::2] = ext[:, 3::2] != ext[:, 1:-2:2]
+    states = np.arange(s_max)[None, :]
+    valid = states <= ends[:, None]
+    emit = logp[:, ext]  # [T, k, S]
+    alpha = np.full((k, s_max), -np.inf)
+    alpha[:, :2] = emit[0, :, :2]
+    alpha[~valid] = -np.inf
+    pad = np.full((k, 2), -np.inf)
     for t in range(1, t_len):
-        one = np.concatenate(([-np.inf], alpha[:-1]))
-        two = np.where(skip, np.concatenate(([-np.inf, -np.inf], alpha[:-2])), -np.inf)
-        alpha = np.logaddexp(np.logaddexp(alpha, one), two) + logp[t, ext]
-    return float(np.logaddexp(alpha[-1], alpha[-2]))
+        shifted = np.concatenate((pad, alpha), axis=1)
+        one, two = shifted[:, 1:-1], np.where(skip, shifted[:, :-2], -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, one), two) + emit[t]
+        alpha[~valid] = -np.inf
+    rows = np.arange(k)
+    last = alpha[rows, ends]
+    before = np.where(ends > 0, alpha[rows, np.maximum(ends - 1, 0)], -np.inf)
+    out = np.logaddexp(last, before)
+    too_short = np.array([len(t) for t in texts]) > t_len
+    out[too_short] = -np.inf
+    return out

@@ -4,6 +4,8 @@
 (``vision.split``) and prepares each digit as ``preprocess`` would. ``read_number`` adds
 the recognizer: every candidate (a group read as one digit, or cut into two or three) goes
 into ONE batch, and for each group the reading with the best total log-probability wins.
+With the CTC line reader (``vision.line_reader``) a group that may hold touching digits is
+also read whole, as a strip, and every candidate text is scored by both networks.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from digitreader.errors import NoDigitError
 from digitreader.vision.blobs import Blob, components, drop_border_lines, drop_edges, merge_strokes, reading_order
 from digitreader.vision.ink import InkMap, extract_ink
 from digitreader.vision.io import load_image
-from digitreader.vision.line_reader import greedy, score
+from digitreader.vision.line_reader import greedy, scores
 from digitreader.vision.preprocess import digit_ink, mnist_style
 from digitreader.vision.split import cut_paths, piece_masks
 from digitreader.vision.strip import group_strip
@@ -232,14 +234,16 @@ def _pick_with_line(s: _Slot, pieces: list[np.ndarray], lp: np.ndarray) -> tuple
     own = greedy(lp)[0]
     if 1 <= len(own) <= 3:
         texts.add(own)
+    ordered = sorted(texts)
+    line = dict(zip(ordered, LINE_WEIGHT * scores(lp, ordered), strict=True))
     best: tuple[float, _Option, np.ndarray, str] | None = None
-    for text in sorted(texts):
+    for text in ordered:
         digits = [int(c) for c in text]
         for o, p in zip(s.options, pieces, strict=True):
             if len(o.inputs) != len(text):
                 continue
             total = float(np.log(np.clip(p[np.arange(len(digits)), digits], 1e-12, 1.0)).sum()) + o.prior
-            total += LINE_WEIGHT * score(lp, text)
+            total += float(line[text])
             if best is None or total > best[0]:
                 best = (total, o, p, text)
     assert best is not None  # the whole-group option always gives a one-digit text
