@@ -109,3 +109,17 @@ def test_read_with_the_line_reader_beats_reading_without_it(recognizer, mnist_te
         without += alone.read(page).text == truth
         assert len(reading.digits) == len(reading.text)
     assert with_line >= without + 4, (with_line, without)
+
+
+def test_bundled_line_reader_has_a_card_that_matches_it() -> None:
+    """The card says how to make the file again (command, seed) and which file it is (sha256)."""
+    import hashlib
+    import json
+
+    from digitreader.vision.line_reader import bundled_line_model
+
+    path = bundled_line_model()
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert card["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert card["command"].startswith("digitreader train-line")
+    assert card["held_out_accuracy"] >= 0.95
