@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -33,16 +35,29 @@ def make_strips(
     strips = np.zeros((count, HEIGHT, MAX_WIDTH), np.uint8)
     widths = np.zeros(count, np.int32)
     texts: list[str] = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        i = 0
-        for part in pool.map(_chunk, tasks):
-            for strip, text in part:
-                w = min(strip.shape[1], MAX_WIDTH)
-                strips[i, :, :w] = np.round(strip[:, :w] * 255)
-                widths[i] = w
-                texts.append(text)
-                i += 1
+    if jobs <= 1:
+        parts: Iterable[list[tuple[np.ndarray, str]]] = map(_chunk, tasks)
+        _fill(parts, strips, widths, texts)
+    else:
+        # "spawn": a forked child of a process that has run torch (OpenMP threads) can deadlock.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            _fill(pool.map(_chunk, tasks), strips, widths, texts)
     return strips, widths, texts
+
+
+def _fill(
+    parts: Iterable[list[tuple[np.ndarray, str]]], strips: np.ndarray, widths: np.ndarray, texts: list[str]
+) -> None:
+    """Copy generated strips into the padded uint8 array, in order."""
+    i = 0
+    for part in parts:
+        for strip, text in part:
+            w = min(strip.shape[1], MAX_WIDTH)
+            strips[i, :, :w] = np.round(strip[:, :w] * 255)
+            widths[i] = w
+            texts.append(text)
+            i += 1
 
 
 def cached_strips(path: Path, count: int, seed: int, data_dir: str | None, jobs: int = 2):
