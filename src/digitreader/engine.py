@@ -82,6 +82,19 @@ def resolve_model(model: str | os.PathLike[str]) -> Path:
     raise ModelError(f"unknown model {str(model)!r}: give a path to an .onnx file or one of {names}")
 
 
+def open_session(path: Path, threads: int | None = None) -> ort.InferenceSession:
+    """An ONNX Runtime CPU session for ``path`` (``threads`` intra-op threads; None: ORT's default)."""
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise ModelError(f"{path} is not a loadable ONNX model: {exc}") from exc
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
@@ -103,15 +116,7 @@ class Recognizer:
         self._threads = threads
         self._line_model = line_model
         self._line: Any = None
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types
-            raise ModelError(f"{self.path} is not a loadable ONNX model: {exc}") from exc
+        self.session = open_session(self.path, threads)
         card = self.path.with_suffix(".json")
         self.card: dict[str, Any] = json.loads(card.read_text()) if card.is_file() else {"name": self.path.stem}
         self.name: str = self.card.get("name", self.path.stem)

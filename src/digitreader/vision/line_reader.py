@@ -12,8 +12,8 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
+from digitreader.engine import open_session
 from digitreader.errors import ModelError
 
 BLANK = 10
@@ -30,15 +30,7 @@ class LineReader:
         self.path = Path(path) if path is not None else bundled_line_model()
         if not self.path.is_file():
             raise ModelError(f"line reader {self.path} does not exist")
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types
-            raise ModelError(f"{self.path} is not a loadable ONNX model: {exc}") from exc
+        self.session = open_session(self.path, threads)
 
     def log_probs(self, strips: list[np.ndarray]) -> list[np.ndarray]:
         """One [T, 11] array per strip (T = ceil(W / 2)); all strips run as one padded batch."""
