@@ -14,7 +14,7 @@ import numpy as np
 from digitreader.data.render import InkStyle, digit_strokes, finish, ink_style, lay_ink, lighting, paper, tilt
 from digitreader.data.synthetic import number_strokes
 from digitreader.errors import NoDigitError
-from digitreader.vision.blobs import Blob, components
+from digitreader.vision.blobs import components
 from digitreader.vision.ink import extract_ink
 from digitreader.vision.preprocess import digit_ink
 from digitreader.vision.strip import group_strip
@@ -61,8 +61,7 @@ def _through_pipeline(alpha: np.ndarray, style: InkStyle, height: int, rng: np.r
     group = blobs[0]
     for b in blobs[1:]:
         group = group.union(b)
-    crop = digit_ink(ink, labels, Blob(*group.box, group.area, group.labels))
-    return group_strip(crop)
+    return group_strip(digit_ink(ink, labels, group))
 
 
 def group_batch(

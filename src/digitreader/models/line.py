@@ -12,9 +12,9 @@ import torch
 from torch import nn
 
 from digitreader.models.layers import Normalize
+from digitreader.vision.line_reader import BLANK
 
-BLANK = 10
-CLASSES = 11
+CLASSES = BLANK + 1  # the ten digits, then the CTC blank
 
 
 def _conv1d(cin: int, cout: int, dilation: int = 1) -> list[nn.Module]:

@@ -41,6 +41,10 @@ class LineConfig:
     jobs: int = 2
     threads: int | None = None
 
+    def held_out_count(self) -> int:
+        """Strips held out for evaluation: ``held_out``, but at most a tenth of a small run."""
+        return min(self.held_out, max(1, self.strips // 10))
+
 
 def _stretch(strip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Augment one strip: squeeze or stretch it sideways, and shift it up or down a pixel."""
@@ -103,7 +107,7 @@ def train_line(cfg: LineConfig, log=print) -> dict:
     log(f"{len(texts)} strips ready in {time.perf_counter() - t0:.0f} s")
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    held = min(cfg.held_out, max(1, len(texts) // 10))
+    held = cfg.held_out_count()
     train_idx = np.arange(len(texts) - held)
     val_idx = np.arange(len(texts) - held, len(texts))
     model = LineNet()
@@ -154,7 +158,7 @@ def line_card(cfg: LineConfig, history: list[dict], params: int, onnx_path: Path
         "config": asdict(cfg),
         "params": params,
         "held_out_accuracy": history[-1]["held_out_accuracy"] if history else None,
-        "held_out": f"the last {min(cfg.held_out, max(1, cfg.strips // 10))} strips (exact string, best-path decoding)",
+        "held_out": f"the last {cfg.held_out_count()} strips (exact string, best-path decoding)",
         "history": history,
         "sha256": hashlib.sha256(Path(onnx_path).read_bytes()).hexdigest(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

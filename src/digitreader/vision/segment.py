@@ -129,15 +129,15 @@ def _plan(image: Any, cuts: int = CUTS, split_aspect: float = SPLIT_ASPECT) -> t
     groups = drop_border_lines(reading_order(drop_edges(merge_strokes(blobs), ink.mask.shape)), ink.mask.shape)
     slots: list[_Slot] = []
     for g in groups:
+        crop = digit_ink(ink, labels, g)
         try:
-            whole = _Option([g.box], [mnist_style(digit_ink(ink, labels, g))], _wide_prior(g))
+            whole = _Option([g.box], [mnist_style(crop)], _wide_prior(g))
         except NoDigitError:
             continue
         options = [whole]
         aspect = g.w / max(g.h, 1)
         strip = None
         if aspect > split_aspect:
-            crop = digit_ink(ink, labels, g)
             options += _cuts(crop, g, 2, cuts)
             if aspect > THREE_ASPECT:
                 options += _cuts(crop, g, 3, cuts)
