@@ -167,3 +167,15 @@ def test_segment_contract(digits) -> None:
         assert s.input.shape == (28, 28) and s.input.dtype == np.float32 and len(s.box) == 4
     with pytest.raises(AttributeError):
         segs[0].line = 3  # frozen
+
+
+def test_long_numbers_keep_every_digit(recognizer, digits) -> None:
+    """A number of 12 digits: none is lost however many groups lie to its left (merging looks back 8)."""
+    from digitreader.vision.blobs import Blob, merge_strokes
+
+    row = [Blob(60 * k, 10, 40, 50, 900, [k + 1]) for k in range(12)]
+    assert [b.labels for b in merge_strokes(row)] == [[k + 1] for k in range(12)]
+    images, labels = digits
+    idx = list(range(20, 32))
+    page = write([images[i] for i in idx], [30] * 11)
+    assert read_number(page, recognizer.classify).text == "".join(str(labels[i]) for i in idx)

@@ -161,16 +161,19 @@ def merge_strokes(blobs: list[Blob]) -> list[Blob]:
         merged = False
         out: list[Blob] = []
         for b in groups:
+            into = None
             for k in range(len(out) - 1, -1, -1):
                 a = out[k]
                 if a.x + a.w <= b.x and k < len(out) - 8:
                     break  # far to the left (up to 8 groups may overlap in x)
                 if _same_digit(a, b, height):
-                    out[k] = a.union(b)
-                    merged = True
+                    into = k
                     break
-            else:
+            if into is None:
                 out.append(b)
+            else:
+                out[into] = out[into].union(b)
+                merged = True
         groups = sorted(out, key=lambda b: b.x)
     return groups
 
