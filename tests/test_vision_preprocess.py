@@ -187,3 +187,27 @@ def test_plain_digital_backgrounds_are_recognised_and_paper_is_not() -> None:
     blown = np.minimum(blown, canvas)  # saturated white over most of the frame, a gradient into it, and the digit
     assert plain_background(blown) is None
     assert plain_background(np.full((50, 50), 255, np.uint8)) is None  # nothing but background
+
+
+def test_polarity_survives_a_shadow_over_most_of_the_photo(mnist_test, recognizer) -> None:
+    """Dark ink on the lit part of a sheet whose larger part lies in shadow (and the same photo inverted).
+
+    The image's histogram and border then both look like light ink on dark paper; the thin
+    strokes still say which is the ink.
+    """
+    from digitreader.vision.ink import is_dark_ink
+
+    images, labels = mnist_test
+    rng = np.random.default_rng(11)
+    h, w = 600, 800
+    yy, xx = np.mgrid[:h, :w]
+    shade = cv2.GaussianBlur(np.where(xx < 0.55 * w + (yy - h / 2) * 0.3, 0.45, 1.0).astype(np.float32), (0, 0), 6)
+    right = 0
+    for k in range(40, 60):
+        ink = np.zeros((h, w), np.float32)
+        ink[250:362, 560:672] = cv2.resize(images[k], None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC) / 255
+        photo = np.clip(220 * (1 - 0.8 * np.clip(ink, 0, 1)) * shade + rng.normal(0, 3, (h, w)), 0, 255)
+        photo = photo.astype(np.uint8)
+        assert is_dark_ink(photo) and not is_dark_ink(255 - photo)
+        right += recognizer.predict(photo).digit == labels[k]
+    assert right >= 19

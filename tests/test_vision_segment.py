@@ -179,3 +179,14 @@ def test_long_numbers_keep_every_digit(recognizer, digits) -> None:
     idx = list(range(20, 32))
     page = write([images[i] for i in idx], [30] * 11)
     assert read_number(page, recognizer.classify).text == "".join(str(labels[i]) for i in idx)
+
+
+def test_a_detached_bar_does_not_split_the_line() -> None:
+    """A 5 whose bar floats above and right of its body (boxes from a photo): one line, the bar dropped."""
+    from digitreader.vision.blobs import Blob, reading_order
+
+    boxes = [(99, 158, 44, 62), (139, 152, 35, 10), (174, 152, 81, 76), (263, 161, 56, 82), (320, 175, 44, 72)]
+    groups = [Blob(*b, area=b[2] * b[3] // 3, labels=[k + 1]) for k, b in enumerate(boxes)]
+    ordered = reading_order(groups)
+    assert [g.box for g in ordered] == [boxes[0], boxes[2], boxes[3], boxes[4]]
+    assert {g.line for g in ordered} == {0}

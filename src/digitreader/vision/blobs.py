@@ -222,7 +222,11 @@ def reading_order(groups: list[Blob]) -> list[Blob]:
     if not groups:
         return groups
     lines: list[list[Blob]] = []
-    for g in sorted(groups, key=lambda b: b.y + b.h / 2):
+    # Digit-sized groups found the lines; small marks (a 5's detached bar, a dot) join them after,
+    # so that a mark above a digit cannot start a line of its own that then takes in the digits.
+    tall = SMALL * typical_height(groups)
+    ranked = sorted(groups, key=lambda b: (b.h < tall, b.y + b.h / 2))
+    for g in ranked:
         for line in lines:
             top = min(b.y for b in line)
             bottom = max(b.y + b.h for b in line)
