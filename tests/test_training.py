@@ -133,3 +133,33 @@ def test_augmentation_is_batched_seeded_and_keeps_ink(mnist_test) -> None:  # ty
     assert a.min() >= 0 and a.max() <= 1
     ink_ratio = a.sum((1, 2, 3)) / x.sum((1, 2, 3))
     assert ((ink_ratio > 0.4) & (ink_ratio < 2.5)).all()  # digits stay in the frame, neither vanish nor blot
+
+
+def test_fine_tuning_starts_from_given_weights_and_adds_pipeline_digits(reference_run: Path, mnist_path: Path) -> None:
+    """--init loads a trained model before the first step; --pipeline-digits adds photographed training digits."""
+    from digitreader.training.train import TrainConfig, Trainer, load_trained
+
+    cfg = TrainConfig(
+        model="swift",
+        epochs=1,
+        lr=0.0,
+        ema_decay=0.0,
+        limit_train=300,
+        limit_test=200,
+        data_dir=str(mnist_path),
+        out_dir=str(reference_run / "fine"),
+        init=str(reference_run / "model.pt"),
+        pipeline_digits=40,
+        jobs=1,
+        threads=1,
+    )
+    trainer = Trainer(cfg, show_progress=False)
+    assert len(trainer.x_train) == 340 and len(trainer.y_train) == 340
+    assert (reference_run / "fine" / "pipeline-digits-40-1.npz").is_file()
+    start = load_trained(reference_run / "model.pt").state_dict()
+    for name, value in trainer.model.state_dict().items():
+        assert torch.equal(value.cpu(), start[name]), name
+    # The added digits are MNIST-style (white on black, ink in the middle) and labelled 0-9.
+    added = trainer.x_train[300:, 0]
+    assert float(added[:, :2].max()) == 0.0 and float(added[:, 10:18, 10:18].mean()) > 0.1
+    assert set(trainer.y_train[300:].tolist()) <= set(range(10))

@@ -37,6 +37,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tiny", action="store_true", help="a seconds-long check run: 2,000 train / 1,000 test images")
     p.add_argument("--limit-train", type=int, help="use the first N training images")
     p.add_argument("--target-acc", type=float, help="stop as soon as test accuracy reaches this (0-1)")
+    p.add_argument("--init", metavar="MODEL_PT", help="start from these weights (model.pt or last.pt): fine-tune")
+    p.add_argument(
+        "--pipeline-digits",
+        type=int,
+        metavar="N",
+        help="add N MNIST training digits written, photographed and prepared by the pipeline (cached in --out)",
+    )
+    p.add_argument("--jobs", type=int, default=2, help="processes that make the pipeline digits")
     p.add_argument("--device", default="auto", help="cpu, cuda, or auto (CUDA when present)")
     p.add_argument("--threads", type=int, help="CPU threads for PyTorch")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
@@ -56,6 +64,9 @@ def config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         threads=args.threads,
         target_acc=args.target_acc,
         out_dir=args.out or f"runs/{args.model}",
+        init=args.init,
+        pipeline_digits=args.pipeline_digits or 0,
+        jobs=args.jobs,
     )
     for name in (
         "epochs",

@@ -1,10 +1,11 @@
-"""Training strips for the line reader, made only from the official MNIST **training** digits.
+"""Training data made from the official MNIST **training** digits written, photographed and found again.
 
 A sample is a group of 1-4 digits written with a random pen (``data.render``): touching,
 close or apart, each digit tilted and sized a little differently, laid on paper, scanned
 or photographed, and then read back through the same ink finder and strip preparation
 that ``read`` uses (``vision.ink``, ``vision.strip``). So the reader learns from what the
 pipeline really hands it, artefacts included, and never sees an evaluation-set digit.
+``digit_sample`` does the same for one digit, prepared MNIST-style for the digit model.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import numpy as np
 from digitreader.data.render import InkStyle, digit_strokes, finish, ink_style, lay_ink, lighting, paper, tilt
 from digitreader.data.synthetic import number_strokes
 from digitreader.errors import NoDigitError
-from digitreader.vision.blobs import components
-from digitreader.vision.ink import extract_ink
-from digitreader.vision.preprocess import digit_ink
+from digitreader.vision.blobs import components, merge_strokes
+from digitreader.vision.ink import InkMap, extract_ink
+from digitreader.vision.preprocess import digit_ink, main_digit, mnist_style
 from digitreader.vision.strip import group_strip
 
 LENGTHS, LENGTH_P = (1, 2, 3, 4), (0.2, 0.45, 0.25, 0.1)
@@ -37,13 +38,45 @@ def group_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Generato
         else:
             alpha = number_strokes(digits, rng, str(rng.choice(KINDS, p=KIND_P)), height, style.width)
         try:
-            return _through_pipeline(alpha, style, height, rng), "".join(str(int(labels[k])) for k in idx)
+            return group_strip(_through_pipeline(alpha, style, height, rng)), "".join(str(int(labels[k])) for k in idx)
         except NoDigitError:
             continue  # the ink was lost (a faint pencil in heavy noise): draw another
 
 
+def digit_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """One MNIST training digit written with a random pen, photographed or scanned, and prepared
+    MNIST-style by the same code as ``predict`` (float32 [28, 28]), with its label."""
+    while True:
+        k = int(rng.integers(len(images)))
+        style = ink_style(rng)
+        height = int(rng.integers(16, 120))
+        ink = digit_strokes(images[k], height, rng, style.width)
+        alpha = tilt(ink, rng.uniform(-10, 10), rng.uniform(-0.2, 0.2))
+        try:
+            ink = _photograph(alpha, style, height, rng)
+            labels_map, blobs = components(ink.mask)
+            if not blobs:
+                raise NoDigitError()
+            digit = main_digit(merge_strokes(blobs), ink.mask.shape)
+            return mnist_style(digit_ink(ink, labels_map, digit)), int(labels[k])
+        except NoDigitError:
+            continue
+
+
 def _through_pipeline(alpha: np.ndarray, style: InkStyle, height: int, rng: np.random.Generator) -> np.ndarray:
-    """Write the ink on paper, scan or photograph it, and find it again as ``read`` would."""
+    """Write the ink on paper, scan or photograph it, and find it again as ``read`` would: its ink crop."""
+    ink = _photograph(alpha, style, height, rng)
+    labels, blobs = components(ink.mask)
+    if not blobs:
+        raise NoDigitError()
+    group = blobs[0]
+    for b in blobs[1:]:
+        group = group.union(b)
+    return digit_ink(ink, labels, group)
+
+
+def _photograph(alpha: np.ndarray, style: InkStyle, height: int, rng: np.random.Generator) -> InkMap:
+    """Write the ink on paper, scan or photograph it, and find its ink map again."""
     m = [round(rng.uniform(0.2, 0.8) * height) for _ in range(4)]
     h, w = alpha.shape[0] + m[0] + m[1], alpha.shape[1] + m[2] + m[3]
     page = paper(h, w, rng)
@@ -54,14 +87,7 @@ def _through_pipeline(alpha: np.ndarray, style: InkStyle, height: int, rng: np.r
         rgb = finish(page, rng, blur=min(blur, 3.0), noise=rng.uniform(0.004, 0.03), quality=int(rng.integers(35, 96)))
     else:
         rgb = finish(page, rng, blur=rng.uniform(0.0, 0.7), noise=rng.uniform(0.0, 0.01), quality=None)
-    ink = extract_ink(rgb)
-    labels, blobs = components(ink.mask)
-    if not blobs:
-        raise NoDigitError()
-    group = blobs[0]
-    for b in blobs[1:]:
-        group = group.union(b)
-    return group_strip(digit_ink(ink, labels, group))
+    return extract_ink(rgb)
 
 
 def group_batch(

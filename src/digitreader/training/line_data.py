@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from digitreader.data.groups import group_batch
+from digitreader.training.workers import map_chunks
 from digitreader.vision.strip import HEIGHT, MAX_WIDTH
 
 CHUNK = 500
@@ -35,14 +34,7 @@ def make_strips(
     strips = np.zeros((count, HEIGHT, MAX_WIDTH), np.uint8)
     widths = np.zeros(count, np.int32)
     texts: list[str] = []
-    if jobs <= 1:
-        parts: Iterable[list[tuple[np.ndarray, str]]] = map(_chunk, tasks)
-        _fill(parts, strips, widths, texts)
-    else:
-        # "spawn": a forked child of a process that has run torch (OpenMP threads) can deadlock.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            _fill(pool.map(_chunk, tasks), strips, widths, texts)
+    _fill(map_chunks(_chunk, tasks, jobs), strips, widths, texts)
     return strips, widths, texts
 
 

@@ -48,6 +48,10 @@ class TrainConfig:
     target_acc: float | None = None  # stop once test accuracy reaches this (speed runs)
     device: str = "auto"
     threads: int | None = None
+    init: str | None = None  # start from these weights (a model.pt or last.pt): fine-tuning
+    pipeline_digits: int = 0  # add this many training digits photographed and prepared by the pipeline
+    pipeline_seed: int = 1
+    jobs: int = 2  # processes that make the pipeline digits
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,8 +113,13 @@ class Trainer:
         self.device = pick_device(cfg.device)
         torch.manual_seed(cfg.seed)
         self.x_train, self.y_train = self._load("train", cfg.limit_train)
+        if cfg.pipeline_digits:
+            self._add_pipeline_digits()
         self.x_test, self.y_test = self._load("test", cfg.limit_test)
-        self.model = create_model(cfg.model).to(self.device, memory_format=torch.channels_last)
+        self.model = create_model(cfg.model)
+        if cfg.init:
+            self.model.load_state_dict(load_trained(cfg.init).state_dict())
+        self.model = self.model.to(self.device, memory_format=torch.channels_last)
         self.ema = (
             AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
             if cfg.ema_decay > 0
@@ -132,6 +141,16 @@ class Trainer:
         if limit:
             images, labels = images[:limit], labels[:limit]
         return as_tensor(images, self.device), torch.from_numpy(labels.astype(np.int64)).to(self.device)
+
+    def _add_pipeline_digits(self) -> None:
+        """Append MNIST training digits photographed and prepared by the pipeline (cached in the run folder)."""
+        from digitreader.training.digit_data import cached_digits
+
+        cfg = self.cfg
+        name = f"pipeline-digits-{cfg.pipeline_digits}-{cfg.pipeline_seed}.npz"
+        x, y = cached_digits(self.out / name, cfg.pipeline_digits, cfg.pipeline_seed, cfg.data_dir, cfg.jobs)
+        self.x_train = torch.cat([self.x_train, as_tensor(x, self.device)])
+        self.y_train = torch.cat([self.y_train, torch.from_numpy(y).to(self.device)])
 
     @property
     def eval_model(self) -> nn.Module:
