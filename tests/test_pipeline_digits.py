@@ -28,4 +28,4 @@ def test_digit_sample_uses_the_given_training_digits(mnist_test) -> None:
     one = images[labels == 7][:5]
     for seed in range(5):
         digit, label = digit_sample(one, np.full(len(one), 7), np.random.default_rng(seed))
-        assert label == 7 and digit.shape == (28, 28) and 0.0 <= digit.min() and digit.max() <= 1.0
+        assert label == 7 and digit.shape == (28, 28) and digit.min() >= 0.0 and digit.max() <= 1.0
