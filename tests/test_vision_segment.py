@@ -190,3 +190,22 @@ def test_a_detached_bar_does_not_split_the_line() -> None:
     ordered = reading_order(groups)
     assert [g.box for g in ordered] == [boxes[0], boxes[2], boxes[3], boxes[4]]
     assert {g.line for g in ordered} == {0}
+
+
+def test_edges_are_measured_against_the_digits_not_against_other_edges() -> None:
+    """Two strips of table along the borders of a photo of "48": both dropped, though they are half the groups."""
+    from digitreader.vision.blobs import Blob, drop_edges
+
+    four, eight = Blob(340, 422, 115, 149, 7323, [1]), Blob(466, 430, 113, 153, 9111, [2])
+    right, left = Blob(770, 300, 30, 330, 6000, [3]), Blob(0, 380, 30, 350, 5000, [4])
+    assert drop_edges([four, eight, right, left], (768, 800)) == [four, eight]
+
+
+def test_two_dots_do_not_make_a_digit() -> None:
+    """A colon (or two specks of dust) between digits stays two dots, each too small for a digit."""
+    from digitreader.vision.blobs import Blob, merge_strokes, reading_order
+
+    digits = [Blob(249 + 60 * k, 483, 47, 66, 1000, [k + 1]) for k in range(4)]
+    dots = [Blob(540, 492, 12, 12, 100, [5]), Blob(540, 522, 12, 12, 100, [6])]
+    groups = reading_order(merge_strokes(digits + dots))
+    assert [g.labels for g in groups] == [[1], [2], [3], [4]]

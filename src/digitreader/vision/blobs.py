@@ -18,6 +18,7 @@ FRAGMENT = 0.45  # an isolated group shorter than this fraction of the line heig
 RULE_SPAN = 0.5  # a ruled line is at least this fraction of the image's shorter side long
 SMALL = 0.4  # a group less tall than this x the main line's digits is not a digit
 MAX_BLOBS = 300  # components kept (the largest) when noise breaks into thousands
+DOT = 0.35  # a component smaller than this x the digit height each way is a dot: two do not make a digit
 
 
 @dataclass
@@ -188,6 +189,8 @@ def _same_digit(a: Blob, b: Blob, height: float) -> bool:
     u = a.union(b)
     if u.h > 1.35 * height or gap_y > 0.3 * height:
         return False
+    if max(a.w, a.h, b.w, b.h) < DOT * height:
+        return False  # two dots (a colon, dust) are not the parts of one digit
     small = min(a.h, b.h)
     stacked = overlap_y < 0.3 * small
     fragment = small < 0.7 * height or min(a.area, b.area) < 0.25 * max(a.area, b.area)
@@ -209,11 +212,13 @@ def drop_edges(groups: list[Blob], shape: tuple[int, int]) -> list[Blob]:
     if len(groups) < 2:
         return groups
     h, w = shape
-    typical = float(np.median([g.h for g in groups]))
 
     def edge(g: Blob) -> bool:
         return g.x == 0 or g.y == 0 or g.x + g.w >= w or g.y + g.h >= h
 
+    # The digits' height, from the groups clear of the border when there are any (edges are no measure).
+    inner = [g.h for g in groups if not edge(g)]
+    typical = float(np.median(inner or [g.h for g in groups]))
     return [g for g in groups if not (edge(g) and (g.h > 1.5 * typical or g.w > 3 * typical))]
 
 
