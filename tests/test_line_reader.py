@@ -123,3 +123,26 @@ def test_bundled_line_reader_has_a_card_that_matches_it() -> None:
     assert card["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert card["command"].startswith("digitreader train-line")
     assert card["held_out_accuracy"] >= 0.95
+
+
+def test_a_digit_broken_in_two_is_read_as_one(recognizer, mnist_test, monkeypatch) -> None:
+    """A 0, 4 or 8 cut in two by a gap (a pen that skipped) between two whole digits: read as three digits."""
+    from test_vision_segment import write
+
+    import digitreader.vision.segment as segment_module
+
+    images, labels = mnist_test
+    rng = np.random.default_rng(5)
+    pool = np.flatnonzero(np.isin(labels, [0, 4, 8]))
+    pages = []
+    for _ in range(20):
+        a, c = (int(v) for v in rng.integers(0, len(images), 2))
+        b = int(rng.choice(pool))
+        broken = images[b].copy()
+        mid = round((broken.astype(float).sum(0) * np.arange(28)).sum() / broken.sum())
+        broken[:, mid - 1 : mid + 1] = 0  # two columns through the centre of mass: two pieces
+        pages.append((write([images[a], broken, images[c]], [30, 30]), f"{labels[a]}{labels[b]}{labels[c]}"))
+    paired = sum(recognizer.read(page).text == truth for page, truth in pages)
+    monkeypatch.setattr(segment_module, "PAIR_ASPECT", 0.0)  # no pairs: each piece is read on its own
+    alone = sum(recognizer.read(page).text == truth for page, truth in pages)
+    assert paired >= 12 and paired >= alone + 8, (paired, alone)

@@ -40,6 +40,7 @@ BAD_PIECE_PENALTY = 2.0  # each piece that is a sliver or much shorter than its 
 SURE = 0.999  # a group read as one digit with this confidence is not cut
 CUTS = 10  # candidate cuts tried per group (and per number of pieces)
 LINE_WEIGHT = 2.0  # weight of the line reader's log-probability of a text (vision.line_reader)
+PAIR_GAP, PAIR_ASPECT = 0.1, 1.1  # neighbours this close, together this narrow, may be one broken digit
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def read_number(image: Any, classify: Classify, cuts: int = CUTS, line: LineScor
     also read by the CTC line reader, and each way of cutting them is scored by both.
     Lines are joined with a newline in ``Reading.text``; no digit gives ``Reading("", [])``.
     """
-    ink, slots = _plan(image, cuts, LINE_ASPECT if line is not None else SPLIT_ASPECT)
+    ink, slots = _plan(image, cuts, LINE_ASPECT if line is not None else SPLIT_ASPECT, pairs=line is not None)
     if not slots:
         return Reading("", [])
     inputs = [inp for s in slots for o in s.options for inp in o.inputs]
@@ -119,22 +120,37 @@ def _line_log_probs(slots: list[_Slot], line: LineScorer | None) -> list[np.ndar
     return found
 
 
-def _plan(image: Any, cuts: int = CUTS, split_aspect: float = SPLIT_ASPECT) -> tuple[InkMap, list[_Slot]]:
+def _plan(
+    image: Any, cuts: int = CUTS, split_aspect: float = SPLIT_ASPECT, pairs: bool = False
+) -> tuple[InkMap, list[_Slot]]:
     """Find the digit groups and every way of reading each (whole, or cut in two or three).
 
     Groups wider than ``split_aspect`` x their height also get cut options and a strip.
+    With ``pairs``, two groups that nearly touch and together are no wider than a digit
+    (a 4 or an 8 broken in two, a 1 in two pieces) become one slot, read as one digit, as
+    the two groups they are, or cut anew: the networks choose.
     """
     ink = extract_ink(load_image(image))
     labels, blobs = components(ink.mask)
     groups = drop_border_lines(reading_order(drop_edges(merge_strokes(blobs), ink.mask.shape)), ink.mask.shape)
     slots: list[_Slot] = []
-    for g in groups:
+    k = 0
+    while k < len(groups):
+        g = groups[k]
+        parts = None
+        if pairs and k + 1 < len(groups) and _broken_pair(g, groups[k + 1]):
+            parts = [g, groups[k + 1]]
+            g = g.union(groups[k + 1])
+            g.line = parts[0].line
+        k += 2 if parts else 1
         crop = digit_ink(ink, labels, g)
         try:
             whole = _Option([g.box], [mnist_style(crop)], _wide_prior(g))
         except NoDigitError:
             continue
         options = [whole]
+        if parts:
+            options += _as_parts(ink, labels, g, parts)
         aspect = g.w / max(g.h, 1)
         strip = None
         if aspect > split_aspect:
@@ -142,8 +158,33 @@ def _plan(image: Any, cuts: int = CUTS, split_aspect: float = SPLIT_ASPECT) -> t
             if aspect > THREE_ASPECT:
                 options += _cuts(crop, g, 3, cuts)
             strip = group_strip(crop)
+        elif parts:
+            strip = group_strip(crop)
         slots.append(_Slot(g, options, strip))
     return ink, slots
+
+
+def _broken_pair(a: Blob, b: Blob) -> bool:
+    """Neighbours on one line that nearly touch and together are about one digit's size."""
+    if a.line != b.line:
+        return False
+    u = a.union(b)
+    gap = b.x - (a.x + a.w)
+    return gap <= PAIR_GAP * u.h and u.w <= PAIR_ASPECT * u.h
+
+
+def _as_parts(ink: InkMap, labels: np.ndarray, g: Blob, parts: list[Blob]) -> list[_Option]:
+    """The option of reading a paired slot as the groups it was made of."""
+    prior = 0.0
+    inputs = []
+    for p in parts:
+        if p.w < 0.15 * g.h or p.h < 0.5 * g.h:
+            prior -= BAD_PIECE_PENALTY
+        try:
+            inputs.append(mnist_style(digit_ink(ink, labels, p)))
+        except NoDigitError:
+            return []
+    return [_Option([p.box for p in parts], inputs, prior)]
 
 
 def _wide_prior(g: Blob) -> float:
