@@ -1,6 +1,6 @@
 """Reading real images: digitreader against the seeds' resize-only approach and Tesseract, in one run.
 
-  python benchmarks/vision_accuracy.py [--count 1000] [--seed 0] [--tesseract-count 300] [--jobs 2]
+  python benchmarks/vision_accuracy.py [--count 1000] [--seed 0] [--tesseract-count 300] [--jobs 2] [--model X.onnx]
 
 Parts (made from MNIST *test* digits only, see ``digitreader.data.synthetic``):
   digits   4a  one digit photographed on paper              accuracy
@@ -8,7 +8,7 @@ Parts (made from MNIST *test* digits only, see ``digitreader.data.synthetic``):
   photos   4c  the same numbers photographed                exact-string accuracy
   sklearn      scikit-learn's 1,797 8x8 digits (other writers), upscaled to 64x64, white on black
 
-Methods, all with the same bundled model:
+Methods, all with the same digit model (the bundled one unless --model):
   digitreader  Recognizer.predict / Recognizer.read (vision.preprocess / vision.segment)
   no-line      Recognizer.read without the CTC line reader (cuts judged by the digit model alone)
   resize-only  the seeds' way: the whole image to grey, inverted when the background is light,
@@ -57,17 +57,17 @@ def tesseract(image: np.ndarray, single: bool) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
 
-def _work(job: tuple[str, int, int, int, int, str | None]) -> list[dict]:
+def _work(job: tuple[str, int, int, int, int, str | None, str]) -> list[dict]:
     """Generate and read one chunk of a part (runs in a worker process)."""
-    part, start, count, seed, tess_limit, data_dir = job
+    part, start, count, seed, tess_limit, data_dir, model = job
     cv2.setNumThreads(1)
     from digitreader import Recognizer
     from digitreader.data import load_mnist
     from digitreader.data.synthetic import samples
     from digitreader.errors import NoDigitError
 
-    recognizer = Recognizer(threads=1)
-    alone = Recognizer(threads=1, line_model=None)
+    recognizer = Recognizer(model, threads=1)
+    alone = Recognizer(model, threads=1, line_model=None)
     mnist = load_mnist("test", data_dir)
     rows = []
     for s in samples(part, count, seed, mnist=mnist, start=start):
@@ -90,13 +90,13 @@ def _work(job: tuple[str, int, int, int, int, str | None]) -> list[dict]:
     return rows
 
 
-def sklearn_rows(tess: bool) -> list[dict]:
+def sklearn_rows(tess: bool, model: str = "default") -> list[dict]:
     from sklearn.datasets import load_digits
 
     from digitreader import Recognizer
     from digitreader.errors import NoDigitError
 
-    recognizer = Recognizer()
+    recognizer = Recognizer(model)
     data = load_digits()
     rows = []
     for img, label in zip(data.images, data.target, strict=True):
@@ -134,6 +134,7 @@ def main() -> int:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--no-sklearn", action="store_true")
     ap.add_argument("--out", default="runs/vision_accuracy.json")
+    ap.add_argument("--model", default="default", help="digit model: 'default' (bundled) or an .onnx file")
     args = ap.parse_args()
     tess = shutil.which("tesseract") is not None
     if not tess:
@@ -141,7 +142,7 @@ def main() -> int:
     limit = args.tesseract_count if tess else 0
     chunk = 50
     jobs = [
-        (p, s, min(chunk, args.count - s), args.seed, limit, args.data_dir)
+        (p, s, min(chunk, args.count - s), args.seed, limit, args.data_dir, args.model)
         for p in PARTS
         for s in range(0, args.count, chunk)
     ]
@@ -153,7 +154,7 @@ def main() -> int:
             print(f"\r{i}/{len(jobs)} chunks", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     if not args.no_sklearn:
-        rows += sklearn_rows(tess)
+        rows += sklearn_rows(tess, args.model)
     seconds = time.perf_counter() - t0
     summary = summarise(rows)
     per_image = {p: float(np.median([r["seconds"] for r in rows if r["part"] == p])) for p in PARTS}
