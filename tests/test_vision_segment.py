@@ -209,3 +209,15 @@ def test_two_dots_do_not_make_a_digit() -> None:
     dots = [Blob(540, 492, 12, 12, 100, [5]), Blob(540, 522, 12, 12, 100, [6])]
     groups = reading_order(merge_strokes(digits + dots))
     assert [g.labels for g in groups] == [[1], [2], [3], [4]]
+
+
+def test_a_lone_mark_on_the_border_far_from_the_number_is_dropped() -> None:
+    """A sliver of table at the frame's edge, digit-sized, far from "041": dropped; a 1 cut by the border next
+    to the other digits (a tight crop) is kept."""
+    from digitreader.vision.blobs import Blob, drop_edges
+
+    number = [Blob(185, 82, 52, 60, 900, [1]), Blob(246, 84, 45, 65, 700, [2]), Blob(291, 92, 40, 62, 400, [3])]
+    sliver = Blob(488, 95, 12, 52, 300, [4])
+    assert drop_edges([*number, sliver], (375, 500)) == number
+    tight = [Blob(0, 5, 12, 60, 400, [1]), Blob(30, 4, 45, 62, 900, [2])]
+    assert drop_edges(tight, (70, 80)) == tight

@@ -18,6 +18,7 @@ FRAGMENT = 0.45  # an isolated group shorter than this fraction of the line heig
 RULE_SPAN = 0.5  # a ruled line is at least this fraction of the image's shorter side long
 SMALL = 0.4  # a group less tall than this x the main line's digits is not a digit
 MAX_BLOBS = 300  # components kept (the largest) when noise breaks into thousands
+ISOLATED = 1.5  # a group on the border further than this x the digit height from every other is not a digit
 DOT = 0.35  # a component smaller than this x the digit height each way is a dot: two do not make a digit
 
 
@@ -219,7 +220,18 @@ def drop_edges(groups: list[Blob], shape: tuple[int, int]) -> list[Blob]:
     # The digits' height, from the groups clear of the border when there are any (edges are no measure).
     inner = [g.h for g in groups if not edge(g)]
     typical = float(np.median(inner or [g.h for g in groups]))
-    return [g for g in groups if not (edge(g) and (g.h > 1.5 * typical or g.w > 3 * typical))]
+
+    def isolated(g: Blob) -> bool:  # a mark on the border far from any other group: the table, a shadow
+        return all(_gap(g, o) > ISOLATED * typical for o in groups if o is not g)
+
+    return [g for g in groups if not (edge(g) and (g.h > 1.5 * typical or g.w > 3 * typical or isolated(g)))]
+
+
+def _gap(a: Blob, b: Blob) -> float:
+    """The distance between two boxes (0 when they overlap), along the axis where they are furthest apart."""
+    dx = max(0, max(a.x, b.x) - min(a.x + a.w, b.x + b.w))
+    dy = max(0, max(a.y, b.y) - min(a.y + a.h, b.y + b.h))
+    return float(max(dx, dy))
 
 
 def reading_order(groups: list[Blob]) -> list[Blob]:
