@@ -221,3 +221,15 @@ def test_a_lone_mark_on_the_border_far_from_the_number_is_dropped() -> None:
     assert drop_edges([*number, sliver], (375, 500)) == number
     tight = [Blob(0, 5, 12, 60, 400, [1]), Blob(30, 4, 45, 62, 900, [2])]
     assert drop_edges(tight, (70, 80)) == tight
+
+
+def test_the_grain_of_a_dark_table_is_not_read_as_digits(recognizer, mnist_test, monkeypatch) -> None:
+    """Photos of the evaluation set (seed 0) where a grainy dark table surrounds the sheet: only the number is read."""
+    import digitreader.vision.ink as ink_module
+    from digitreader.data.synthetic import samples
+
+    photos = [next(samples("photos", 1, 0, mnist=mnist_test, start=i)) for i in (147, 184, 441)]
+    for s in photos:
+        assert recognizer.read(s.image).text == s.label
+    monkeypatch.setattr(ink_module, "GRAIN_PIECES", 10**9)  # no grain test: the table's grain becomes "digits"
+    assert sum("\n" in recognizer.read(s.image).text for s in photos) >= 2

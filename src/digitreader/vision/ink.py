@@ -33,6 +33,8 @@ PAPER_PERCENTILE = 80  # the paper is what at least 20% of a window shows
 FLAT_PAPER = 0.93  # paper whose darkest part is within 7% of its brightest is evenly lit
 PLAIN = 0.6  # a digital background: one exact grey level over 60% of the image ...
 PLAIN_NOISE = 0.03  # ... and hardly any pixel just off it (paper, even overexposed, has grain and gradients)
+GRAIN_PIECES = 40  # more ink pieces than this: check which stand out from the noise around them ...
+GRAIN_SIGMAS = 4.0  # ... by their mean contrast, in local noise deviations
 MIN_CONTRAST = 0.14  # ink must be at least 14% darker than its paper (pencil is ~25%; grain in a shadow ~11%)
 
 
@@ -351,14 +353,19 @@ def _threshold(
     hi = max(floor, 0.45 * contrast, MIN_CONTRAST)
     lo = max(0.7 * floor, 0.25 * contrast)
     # On a digital background nothing but the strokes rises above the floor: no noise to reject.
-    mask = residual > lo if noise_free else hysteresis(residual, lo, hi)
+    mask = residual > lo if noise_free else hysteresis(residual, lo, hi, grainy=True)
     ink = np.clip((residual - 0.5 * lo) / (contrast - 0.5 * lo), 0.0, 1.0)
     ink[~cv2.dilate(mask.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)] = 0.0
     return InkMap(ink.astype(np.float32), mask, scale, dark, contrast, shape)
 
 
-def hysteresis(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Pixels above ``lo`` that are connected to a pixel above ``hi``."""
+def hysteresis(values: np.ndarray, lo: float, hi: float, grainy: bool = False) -> np.ndarray:
+    """Pixels above ``lo`` that are connected to a pixel above ``hi``.
+
+    With ``grainy``, when the pixels above ``lo`` fall into many pieces, the pieces that stand
+    out little from the noise around them are dropped too: the grain of a dark table or of a
+    shadowed, noisy corner of a photo, which would otherwise be read as digits.
+    """
     weak = (values > lo).view(np.uint8) if values.dtype == bool else (values > lo).astype(np.uint8)
     n, labels = cv2.connectedComponents(weak, connectivity=8)
     if n <= 1:
@@ -366,4 +373,32 @@ def hysteresis(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
     keep = np.zeros(n, bool)
     keep[np.unique(labels[values > hi])] = True
     keep[0] = False
+    if grainy and int(keep.sum()) > GRAIN_PIECES:
+        keep &= _stands_out(values, labels, n, lo)
     return keep[labels]
+
+
+def _stands_out(values: np.ndarray, labels: np.ndarray, n: int, lo: float) -> np.ndarray:
+    """Per component: is its mean value at least ``GRAIN_SIGMAS`` x the noise of the pixels around it?"""
+    sigma = _local_noise(values, lo)
+    flat = labels.ravel()
+    count = np.maximum(np.bincount(flat, minlength=n), 1)
+    mean = np.bincount(flat, values.ravel(), minlength=n) / count
+    noise = np.bincount(flat, sigma.ravel(), minlength=n) / count
+    return mean >= GRAIN_SIGMAS * noise
+
+
+def _local_noise(values: np.ndarray, lo: float) -> np.ndarray:
+    """The noise (a standard deviation) of the pixels below ``lo`` around each pixel, over about 40 px."""
+    h, w = values.shape
+    f = 8
+    if min(h, w) < 4 * f:
+        return np.zeros(values.shape, np.float32)
+    v = values.astype(np.float32)
+    d = np.abs(v - cv2.blur(v, (3, 3)))
+    calm = (v < lo).astype(np.float32)
+    size = (w // f, h // f)
+    num = cv2.blur(cv2.resize(d * calm, size, interpolation=cv2.INTER_AREA), (5, 5))
+    den = cv2.blur(cv2.resize(calm, size, interpolation=cv2.INTER_AREA), (5, 5))
+    sigma = 1.25 * 1.06 * num / np.maximum(den, 1e-3)  # mean |x| of Gaussian noise is 0.8 sigma
+    return cv2.resize(sigma, (w, h), interpolation=cv2.INTER_LINEAR)
