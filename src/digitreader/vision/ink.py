@@ -362,8 +362,8 @@ def _threshold(
 def hysteresis(values: np.ndarray, lo: float, hi: float, grainy: bool = False) -> np.ndarray:
     """Pixels above ``lo`` that are connected to a pixel above ``hi``.
 
-    With ``grainy``, when the pixels above ``lo`` fall into many pieces, the pieces that stand
-    out little from the noise around them are dropped too: the grain of a dark table or of a
+    With ``grainy``, when more than ``GRAIN_PIECES`` pieces are kept, those that stand out
+    little from the noise around them are dropped too: the grain of a dark table or of a
     shadowed, noisy corner of a photo, which would otherwise be read as digits.
     """
     weak = (values > lo).view(np.uint8) if values.dtype == bool else (values > lo).astype(np.uint8)

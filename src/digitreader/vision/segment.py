@@ -152,14 +152,11 @@ def _plan(
         if parts:
             options += _as_parts(ink, labels, g, parts)
         aspect = g.w / max(g.h, 1)
-        strip = None
         if aspect > split_aspect:
             options += _cuts(crop, g, 2, cuts)
             if aspect > THREE_ASPECT:
                 options += _cuts(crop, g, 3, cuts)
-            strip = group_strip(crop)
-        elif parts:
-            strip = group_strip(crop)
+        strip = group_strip(crop) if aspect > split_aspect or parts else None
         slots.append(_Slot(g, options, strip))
     return ink, slots
 
