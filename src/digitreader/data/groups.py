@@ -15,7 +15,7 @@ import numpy as np
 from digitreader.data.render import InkStyle, digit_strokes, finish, ink_style, lay_ink, lighting, paper, tilt
 from digitreader.data.synthetic import number_strokes
 from digitreader.errors import NoDigitError
-from digitreader.vision.blobs import components, merge_strokes
+from digitreader.vision.blobs import Blob, components, merge_strokes
 from digitreader.vision.ink import InkMap, extract_ink
 from digitreader.vision.preprocess import digit_ink, main_digit, mnist_style
 from digitreader.vision.strip import group_strip
@@ -53,10 +53,7 @@ def digit_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Generato
         ink = digit_strokes(images[k], height, rng, style.width)
         alpha = tilt(ink, rng.uniform(-10, 10), rng.uniform(-0.2, 0.2))
         try:
-            ink = _photograph(alpha, style, height, rng)
-            labels_map, blobs = components(ink.mask)
-            if not blobs:
-                raise NoDigitError()
+            ink, labels_map, blobs = _photograph(alpha, style, height, rng)
             digit = main_digit(merge_strokes(blobs), ink.mask.shape)
             return mnist_style(digit_ink(ink, labels_map, digit)), int(labels[k])
         except NoDigitError:
@@ -65,18 +62,17 @@ def digit_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Generato
 
 def _through_pipeline(alpha: np.ndarray, style: InkStyle, height: int, rng: np.random.Generator) -> np.ndarray:
     """Write the ink on paper, scan or photograph it, and find it again as ``read`` would: its ink crop."""
-    ink = _photograph(alpha, style, height, rng)
-    labels, blobs = components(ink.mask)
-    if not blobs:
-        raise NoDigitError()
+    ink, labels, blobs = _photograph(alpha, style, height, rng)
     group = blobs[0]
     for b in blobs[1:]:
         group = group.union(b)
     return digit_ink(ink, labels, group)
 
 
-def _photograph(alpha: np.ndarray, style: InkStyle, height: int, rng: np.random.Generator) -> InkMap:
-    """Write the ink on paper, scan or photograph it, and find its ink map again."""
+def _photograph(
+    alpha: np.ndarray, style: InkStyle, height: int, rng: np.random.Generator
+) -> tuple[InkMap, np.ndarray, list[Blob]]:
+    """Write the ink on paper, scan or photograph it, and find its ink again: the ink map, its labels and blobs."""
     m = [round(rng.uniform(0.2, 0.8) * height) for _ in range(4)]
     h, w = alpha.shape[0] + m[0] + m[1], alpha.shape[1] + m[2] + m[3]
     page = paper(h, w, rng)
@@ -87,7 +83,11 @@ def _photograph(alpha: np.ndarray, style: InkStyle, height: int, rng: np.random.
         rgb = finish(page, rng, blur=min(blur, 3.0), noise=rng.uniform(0.004, 0.03), quality=int(rng.integers(35, 96)))
     else:
         rgb = finish(page, rng, blur=rng.uniform(0.0, 0.7), noise=rng.uniform(0.0, 0.01), quality=None)
-    return extract_ink(rgb)
+    ink = extract_ink(rgb)
+    labels, blobs = components(ink.mask)
+    if not blobs:
+        raise NoDigitError()
+    return ink, labels, blobs
 
 
 def group_batch(

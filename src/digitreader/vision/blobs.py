@@ -212,22 +212,26 @@ def drop_edges(groups: list[Blob], shape: tuple[int, int]) -> list[Blob]:
     """
     if len(groups) < 2:
         return groups
-    h, w = shape
 
     def edge(g: Blob) -> bool:
-        return g.x == 0 or g.y == 0 or g.x + g.w >= w or g.y + g.h >= h
+        return touches_border(g, shape)
 
     # The digits' height, from the groups clear of the border when there are any (edges are no measure).
     inner = [g.h for g in groups if not edge(g)]
     typical = float(np.median(inner or [g.h for g in groups]))
 
     def isolated(g: Blob) -> bool:  # a mark on the border far from any other group: the table, a shadow
-        return all(_gap(g, o) > ISOLATED * typical for o in groups if o is not g)
+        return all(gap(g, o) > ISOLATED * typical for o in groups if o is not g)
 
     return [g for g in groups if not (edge(g) and (g.h > 1.5 * typical or g.w > 3 * typical or isolated(g)))]
 
 
-def _gap(a: Blob, b: Blob) -> float:
+def touches_border(b: Blob, shape: tuple[int, int]) -> bool:
+    """Does the box reach the edge of an image of this (height, width)?"""
+    return b.x == 0 or b.y == 0 or b.x + b.w >= shape[1] or b.y + b.h >= shape[0]
+
+
+def gap(a: Blob, b: Blob) -> float:
     """The distance between two boxes (0 when they overlap), along the axis where they are furthest apart."""
     dx = max(0, max(a.x, b.x) - min(a.x + a.w, b.x + b.w))
     dy = max(0, max(a.y, b.y) - min(a.y + a.h, b.y + b.h))
@@ -283,11 +287,9 @@ def drop_border_lines(groups: list[Blob], shape: tuple[int, int]) -> list[Blob]:
         lines.setdefault(g.line, []).append(g)
     if len(lines) < 2:
         return groups
-    h, w = shape
 
     def stray(line: list[Blob]) -> bool:
-        g = line[0]
-        return len(line) == 1 and (g.x == 0 or g.y == 0 or g.x + g.w >= w or g.y + g.h >= h)
+        return len(line) == 1 and touches_border(line[0], shape)
 
     kept = [g for g in groups if not stray(lines[g.line])]
     return _renumber(kept) if kept else groups

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from digitreader.errors import NoDigitError
-from digitreader.vision.blobs import Blob, components, merge_strokes
+from digitreader.vision.blobs import Blob, components, gap, merge_strokes, touches_border
 from digitreader.vision.ink import InkMap, extract_ink
 from digitreader.vision.io import load_image
 
@@ -91,7 +91,7 @@ def main_digit(groups: list[Blob], shape: tuple[int, int] | None = None) -> Blob
     """
 
     def edge(b: Blob) -> bool:
-        return shape is not None and (b.x == 0 or b.y == 0 or b.x + b.w >= shape[1] or b.y + b.h >= shape[0])
+        return shape is not None and touches_border(b, shape)
 
     def weight(b: Blob) -> float:
         flat = b.w > 2.5 * b.h
@@ -103,9 +103,7 @@ def main_digit(groups: list[Blob], shape: tuple[int, int] | None = None) -> Blob
     for g in sorted(groups, key=lambda b: -b.area):
         if g is main or g.area < 0.15 * main.area or edge(g):
             continue
-        dx = max(0, max(g.x, main.x) - min(g.x + g.w, main.x + main.w))
-        dy = max(0, max(g.y, main.y) - min(g.y + g.h, main.y + main.h))
-        if max(dx, dy) <= near:
+        if gap(g, main) <= near:
             main = main.union(g)
     return main
 
