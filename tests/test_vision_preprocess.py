@@ -211,3 +211,14 @@ def test_polarity_survives_a_shadow_over_most_of_the_photo(mnist_test, recognize
         assert is_dark_ink(photo) and not is_dark_ink(255 - photo)
         right += recognizer.predict(photo).digit == labels[k]
     assert right >= 19
+
+
+def test_a_shadow_lying_along_the_border_is_not_the_digit(mnist_test, recognizer) -> None:
+    """A dark wedge along the frame, larger than the digit, and the digit itself small: the digit is read."""
+    images, labels = mnist_test
+    page = on_paper(images[0], size=(480, 360), at=(360, 200), scale=2.0)
+    noisy = np.clip(page + np.random.default_rng(0).normal(0, 3, page.shape), 0, 255).astype(np.uint8)
+    cv2.fillPoly(noisy, [np.array([[359, 0], [359, 150], [320, 0]], np.int32)], 70)
+    x, box = locate(noisy)
+    assert int(recognizer.classify(x[None])[0].argmax()) == labels[0]
+    assert box[1] >= 330

@@ -233,3 +233,55 @@ def test_the_grain_of_a_dark_table_is_not_read_as_digits(recognizer, mnist_test,
         assert recognizer.read(s.image).text == s.label
     monkeypatch.setattr(ink_module, "GRAIN_PIECES", 10**9)  # no grain test: the table's grain becomes "digits"
     assert sum("\n" in recognizer.read(s.image).text for s in photos) >= 2
+
+
+def _photo_noise(page: np.ndarray, seed: int = 0) -> np.ndarray:
+    """A little sensor noise, so the page is a photo and not a plain digital background."""
+    noise = np.random.default_rng(seed).normal(0, 3, page.shape)
+    return np.clip(page.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+
+
+def test_a_table_along_the_border_neither_swallows_nor_dwarfs_the_digits(recognizer, digits) -> None:
+    """Small digits in a photo whose side shows a dark table over its whole height: the table is no
+    measure of a digit's size (its height once made every digit a "speck", or merged them into it)."""
+    images, labels = digits
+    number = write([images[i] for i in (3, 4, 5)], [12, 12], height=30, margin=20)
+    page = np.full((480, 640), 238, np.uint8)
+    page[300 : 300 + number.shape[0], 200 : 200 + number.shape[1]] = number
+    page[:, :70] = 60  # the table beside the sheet
+    page[:40, :300] = 60  # and above it, joined to the side
+    text = recognizer.read(_photo_noise(page)).text
+    assert text == "".join(str(labels[i]) for i in (3, 4, 5))
+
+
+def test_faint_pencil_beside_a_dark_table_is_still_ink(recognizer, digits) -> None:
+    """Pencil digits (a quarter darker than the paper) and a black table band along two borders: the
+    thresholds come from the digits, not from the table, which would have hidden them."""
+    images, labels = digits
+    number = write([images[i] for i in (7, 8, 9)], [30, 30], height=60, margin=20)
+    faint = 238 - (238 - number.astype(np.float32)) * 0.3  # strokes ~25% darker than the paper
+    page = np.full((480, 640), 238, np.float32)
+    page[200 : 200 + faint.shape[0], 150 : 150 + faint.shape[1]] = faint
+    page[:20, :] = 25  # narrow: the paper estimate (a quarter of the image wide) does not follow it
+    page[:, 620:] = 25
+    text = recognizer.read(_photo_noise(page.astype(np.uint8))).text
+    assert text == "".join(str(labels[i]) for i in (7, 8, 9))
+
+
+def test_a_wedge_of_table_at_the_end_of_the_number_is_not_a_1(recognizer, digits) -> None:
+    """A tilted sheet leaves a thin wedge of table along the frame, as tall as a digit, next to the last one;
+    a 1 at the very edge of a tight crop lies along the border too, but is a stroke, and stays."""
+    images, labels = digits
+    number = write([images[i] for i in (7, 8, 9)], [30, 30], height=60, margin=30)
+    page = np.hstack([number, np.full((number.shape[0], 40), 245, np.uint8)])
+    w = page.shape[1]
+    cv2.fillPoly(page, [np.array([[w - 1, 35], [w - 1, 105], [w - 14, 105]], np.int32)], 50)
+    assert recognizer.read(_photo_noise(page)).text == "".join(str(labels[i]) for i in (7, 8, 9))
+
+    ones = [i for i in range(200) if labels[i] == 1][:10]
+    kept = 0
+    for i in ones:
+        tight = write([images[i], images[1]], [20], height=60, margin=30)
+        tight = tight[:, np.flatnonzero(tight.min(0) < 200)[0] :]  # the 1 touches the left edge
+        kept += recognizer.read(_photo_noise(tight)).text == f"1{labels[1]}"
+    assert kept >= 9

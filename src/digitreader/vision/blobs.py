@@ -20,6 +20,8 @@ SMALL = 0.4  # a group less tall than this x the main line's digits is not a dig
 MAX_BLOBS = 300  # components kept (the largest) when noise breaks into thousands
 ISOLATED = 1.5  # a group on the border further than this x the digit height from every other is not a digit
 DOT = 0.35  # a component smaller than this x the digit height each way is a dot: two do not make a digit
+FLUSH = 0.8  # a component lying along the border for this fraction of its side is the sheet's edge, a table ...
+WEDGE = 0.6  # ... when it is a wedge (it fills at most this fraction of its box), spans the side, or continues
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Blob:
     area: int
     labels: list[int] = field(default_factory=list)
     line: int = 0
+    flush: bool = False  # lies along the image's border, as the sheet's edge or a table does (see along_border)
+    sheet_edge: bool = False  # ... and surely is the sheet's edge, not a 1 cut by a tight crop
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -42,7 +46,16 @@ class Blob:
         x0, y0 = min(self.x, other.x), min(self.y, other.y)
         x1 = max(self.x + self.w, other.x + other.w)
         y1 = max(self.y + self.h, other.y + other.h)
-        return Blob(x0, y0, x1 - x0, y1 - y0, self.area + other.area, self.labels + other.labels)
+        return Blob(
+            x0,
+            y0,
+            x1 - x0,
+            y1 - y0,
+            self.area + other.area,
+            self.labels + other.labels,
+            flush=self.flush or other.flush,
+            sheet_edge=self.sheet_edge or other.sheet_edge,
+        )
 
 
 def components(mask: np.ndarray) -> tuple[np.ndarray, list[Blob]]:
@@ -52,8 +65,9 @@ def components(mask: np.ndarray) -> tuple[np.ndarray, list[Blob]]:
     if n > 1 and _has_rules(stats, m.shape):
         m = remove_rules(m)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    flush, sheet = along_border(labels, stats)
     blobs = [
-        Blob(int(x), int(y), int(w), int(h), int(a), [i])
+        Blob(int(x), int(y), int(w), int(h), int(a), [i], flush=bool(flush[i]), sheet_edge=bool(sheet[i]))
         for i, (x, y, w, h, a) in enumerate(stats[1:], start=1)
         if max(w, h) >= MIN_SIDE and a >= MIN_SIDE
     ]
@@ -62,11 +76,45 @@ def components(mask: np.ndarray) -> tuple[np.ndarray, list[Blob]]:
     return labels, _drop_specks(blobs)
 
 
+def along_border(labels: np.ndarray, stats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per label (as ``cv2.connectedComponentsWithStats`` gives them): (flush, sheet edge).
+
+    Flush: the component meets the image's border over ``FLUSH`` of its side, as the sheet's
+    edge against a table, or a table's band, does; a digit near the border meets it over a
+    stroke's width. A straight 1 cut by a tight crop may lie along it too, so a flush group is
+    only dropped when it is also longer than the digits (``drop_edges``) or surely the sheet's
+    edge: it runs along half the frame, or the border shows more ink beyond it (the rest of the
+    edge, broken by noise), or it is a wedge (the table seen past a tilted sheet); a 1 fills its box.
+    """
+    n = len(stats)
+    flush, sheet = np.zeros(n, bool), np.zeros(n, bool)
+    if n <= 1:
+        return flush, sheet
+    w, h, area = stats[:, 2], stats[:, 3], stats[:, 4]
+    wedge = area <= WEDGE * w * h
+    for side, extent in ((labels[:, 0], h), (labels[:, -1], h), (labels[0], w), (labels[-1], w)):
+        contact = np.bincount(side, minlength=n)
+        beyond = int(np.count_nonzero(side)) - contact
+        lies = contact >= FLUSH * extent
+        flush |= lies
+        sheet |= lies & ((contact >= 0.5 * side.size) | (beyond >= 0.5 * contact) | wedge)
+    flush[0] = sheet[0] = False
+    return flush, sheet
+
+
+def digit_like(blobs: list[Blob], sure: bool = False) -> list[Blob]:
+    """The blobs that may be digits, to measure sizes on: all but those flush with the border
+    (with ``sure``: all but those surely the sheet's edge), if any are left."""
+    inner = [b for b in blobs if not (b.sheet_edge if sure else b.flush)]
+    return inner or blobs
+
+
 def _drop_specks(blobs: list[Blob]) -> list[Blob]:
     if not blobs:
         return blobs
-    big = max(blobs, key=lambda b: b.area)
-    tall = max(b.h for b in blobs if b.area >= 0.2 * big.area)
+    reference = digit_like(blobs)
+    big = max(reference, key=lambda b: b.area)
+    tall = max(b.h for b in reference if b.area >= 0.2 * big.area)
     return [b for b in blobs if max(b.w, b.h) >= SPECK * tall or b.area >= 0.05 * big.area]
 
 
@@ -183,7 +231,7 @@ def merge_strokes(blobs: list[Blob]) -> list[Blob]:
 def _same_digit(a: Blob, b: Blob, height: float) -> bool:
     """Two components of one digit: overlapping columns, stacked or one a fragment, together digit-sized."""
     overlap_x = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
-    if overlap_x <= 0:
+    if overlap_x <= 0 or a.flush or b.flush:  # the sheet's edge is no part of a digit
         return False
     overlap_y = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
     gap_y = max(0, -overlap_y)
@@ -199,7 +247,8 @@ def _same_digit(a: Blob, b: Blob, height: float) -> bool:
 
 
 def typical_height(blobs: list[Blob]) -> float:
-    """The height of a digit: the median height of the taller components."""
+    """The height of a digit: the median height of the taller components (not those flush with the border)."""
+    blobs = digit_like(blobs)
     tallest = max(b.h for b in blobs)
     return float(np.median([b.h for b in blobs if b.h >= 0.5 * tallest]))
 
@@ -208,7 +257,8 @@ def drop_edges(groups: list[Blob], shape: tuple[int, int]) -> list[Blob]:
     """Drop what touches the image's border and is too big for a digit of this image.
 
     The edge of the sheet against a table, or a shadow's edge, shows as a long stroke along
-    the border; a digit is about as tall as the other digits. A lone group is always kept.
+    the border, or lies flush along it; a digit is about as tall as the other digits. A lone
+    group is always kept.
     """
     if len(groups) < 2:
         return groups
@@ -223,7 +273,10 @@ def drop_edges(groups: list[Blob], shape: tuple[int, int]) -> list[Blob]:
     def isolated(g: Blob) -> bool:  # a mark on the border far from any other group: the table, a shadow
         return all(gap(g, o) > ISOLATED * typical for o in groups if o is not g)
 
-    return [g for g in groups if not (edge(g) and (g.h > 1.5 * typical or g.w > 3 * typical or isolated(g)))]
+    def too_big(g: Blob) -> bool:
+        return g.h > 1.5 * typical or g.w > 3 * typical or (g.flush and max(g.w, g.h) > 1.1 * typical)
+
+    return [g for g in groups if not (edge(g) and (g.sheet_edge or too_big(g) or isolated(g)))]
 
 
 def touches_border(b: Blob, shape: tuple[int, int]) -> bool:

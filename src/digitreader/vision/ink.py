@@ -24,6 +24,8 @@ import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from digitreader.vision.blobs import along_border
+
 # Images larger than this (longest side, pixels) are reduced by an integer factor first:
 # 4000x3000 -> 1000x750 (an integer INTER_AREA reduction is about 6x faster than a fractional one).
 WORK_SIDE = 1024
@@ -302,7 +304,7 @@ def extract_ink(image: np.ndarray, work_side: int = WORK_SIDE) -> InkMap:
         return _threshold(1.0 - g / max(float(hi), 8.0), scale, dark, grey_full.shape)
     # First pass: the coarse paper estimate, good enough to measure how wide the strokes are.
     rough = 1.0 - g / level
-    levels = _levels(rough)
+    levels = _stroke_levels(rough)
     if levels is None:
         return _empty(rough, scale, dark, grey_full.shape)
     strokes = rough > max(levels[0], 0.45 * levels[1])
@@ -339,6 +341,27 @@ def _levels(residual: np.ndarray, noise_free: bool = False) -> tuple[float, floa
     return (floor, contrast) if contrast >= MIN_CONTRAST else None
 
 
+def _stroke_levels(residual: np.ndarray) -> tuple[float, float] | None:
+    """``_levels`` of the strokes: without the ink that lies flush along the border, when there is any.
+
+    A dark table or the sheet's edge along the frame is far darker than pencil digits; counted
+    with them, it would set a threshold above the digits' contrast and they would be lost.
+    """
+    levels = _levels(residual)
+    if levels is None:
+        return None
+    step = max(1, round(np.sqrt(residual.size / 20_000)))  # the sample that _levels measures
+    sample = np.ascontiguousarray(residual[::step, ::step])
+    strong = (sample > max(levels[0], 0.45 * levels[1])).view(np.uint8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(strong, connectivity=8)
+    flush = along_border(labels, stats)[0]
+    if not flush.any():
+        return levels
+    # The flush ink with its soft fringe is set to paper, and the rest measured again.
+    border = cv2.dilate(flush[labels].view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+    return _levels(np.where(border, 0.0, sample)) or levels
+
+
 def _empty(residual: np.ndarray, scale: int, dark: bool, shape: tuple[int, int]) -> InkMap:
     return InkMap(np.zeros(residual.shape, np.float32), np.zeros(residual.shape, bool), scale, dark, 0.0, shape)
 
@@ -346,7 +369,7 @@ def _empty(residual: np.ndarray, scale: int, dark: bool, shape: tuple[int, int])
 def _threshold(
     residual: np.ndarray, scale: int, dark: bool, shape: tuple[int, int], noise_free: bool = False
 ) -> InkMap:
-    levels = _levels(residual, noise_free)
+    levels = _levels(residual, noise_free) if noise_free else _stroke_levels(residual)
     if levels is None:
         return _empty(residual, scale, dark, shape)
     floor, contrast = levels

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from digitreader.errors import NoDigitError
-from digitreader.vision.blobs import Blob, components, gap, merge_strokes, touches_border
+from digitreader.vision.blobs import Blob, components, digit_like, gap, merge_strokes, touches_border
 from digitreader.vision.ink import InkMap, extract_ink
 from digitreader.vision.io import load_image
 
@@ -87,7 +87,8 @@ def main_digit(groups: list[Blob], shape: tuple[int, int] | None = None) -> Blob
 
     Groups count for less when they are flat (a digit is not much wider than tall; the edge
     of a shadow or a rule often is), solid and large (strokes leave most of their box empty;
-    a shadow does not) or touch the border (the edge of the sheet, a table).
+    a shadow does not) or touch the border (the edge of the sheet, a table), the more so when they
+    lie along it. Groups that are surely the sheet's edge are never the digit when any other is there.
     """
 
     def edge(b: Blob) -> bool:
@@ -96,9 +97,10 @@ def main_digit(groups: list[Blob], shape: tuple[int, int] | None = None) -> Blob
     def weight(b: Blob) -> float:
         flat = b.w > 2.5 * b.h
         solid = b.area > 0.6 * b.w * b.h and shape is not None and b.area > 0.02 * shape[0] * shape[1]
-        return b.area * (0.25 if edge(b) else 1.0) * (0.2 if flat else 1.0) * (0.2 if solid else 1.0)
+        border = (0.25 if edge(b) else 1.0) * (0.25 if b.flush else 1.0)
+        return b.area * border * (0.2 if flat else 1.0) * (0.2 if solid else 1.0)
 
-    main = max(groups, key=weight)
+    main = max(digit_like(groups, sure=True), key=weight)
     near = 0.25 * max(main.h, main.w)
     for g in sorted(groups, key=lambda b: -b.area):
         if g is main or g.area < 0.15 * main.area or edge(g):
