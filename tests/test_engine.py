@@ -52,15 +52,28 @@ def test_classify_returns_probabilities(recognizer: Recognizer, mnist_test) -> N
     assert (probs.argmax(1) == labels[:100]).mean() >= 0.98
 
 
-def test_predict_array_matches_batch(recognizer: Recognizer, mnist_test) -> None:  # type: ignore[no-untyped-def]
+def test_predict_array_matches_batch(mnist_test) -> None:  # type: ignore[no-untyped-def]
+    """Without the line reader, ``predict_array`` is the digit model's own answer."""
+    alone = Recognizer(line_model=None)
     images, _ = mnist_test
     x = images[:8].astype(np.float32) / 255
-    batch = recognizer.classify(x)
+    batch = alone.classify(x)
     for i in range(8):
-        p = recognizer.predict_array(x[i])
+        p = alone.predict_array(x[i])
         assert p.digit == int(batch[i].argmax())
         assert p.confidence == pytest.approx(max(p.probabilities))
         assert np.allclose(p.probabilities, batch[i], atol=1e-6)
+
+
+def test_the_line_readers_second_opinion_makes_fewer_mistakes(recognizer: Recognizer, mnist_test) -> None:  # type: ignore[no-untyped-def]
+    """On the harder half of MNIST's test set the two networks together err less than the digit model alone."""
+    images, labels = mnist_test
+    x, y = images[5000:].astype(np.float32) / 255, labels[5000:]
+    alone = int((recognizer.classify(x).argmax(1) != y).sum())
+    both = [recognizer.predict_array(a) for a in x]
+    together = sum(p.digit != int(k) for p, k in zip(both, y, strict=True))
+    assert together < alone
+    assert all(abs(sum(p.probabilities) - 1) < 1e-6 and p.confidence == max(p.probabilities) for p in both)
 
 
 def test_bad_batch_shape_is_explained(recognizer: Recognizer) -> None:

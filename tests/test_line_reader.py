@@ -146,3 +146,17 @@ def test_a_digit_broken_in_two_is_read_as_one(recognizer, mnist_test, monkeypatc
     monkeypatch.setattr(segment_module, "PAIR_ASPECT", 0.0)  # no pairs: each piece is read on its own
     alone = sum(recognizer.read(page).text == truth for page, truth in pages)
     assert paired >= 12 and paired >= alone + 8, (paired, alone)
+
+
+def test_second_opinion_is_a_product_of_experts() -> None:
+    """Weight 0 leaves the digit model's answer; a sure line reader settles a digit the digit model doubts."""
+    from digitreader.vision.line_reader import second_opinion
+
+    probs = np.full(10, 0.02)
+    probs[[4, 9]] = [0.45, 0.39]  # the digit model: 4, barely
+    logp = np.full((6, 11), np.log(1e-4))
+    logp[:, 10] = 0.0  # blank everywhere ...
+    logp[2, 9], logp[2, 10] = 0.0, np.log(1e-4)  # ... but a sure 9 in the middle
+    assert np.allclose(second_opinion(probs, logp, weight=0.0), probs / probs.sum())
+    both = second_opinion(probs, logp)
+    assert int(both.argmax()) == 9 and abs(both.sum() - 1) < 1e-9

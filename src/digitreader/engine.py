@@ -6,6 +6,7 @@ Contract (DESIGN.md): the model takes ``image`` float32 [N,1,28,28] in [0,1]
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from digitreader.errors import ModelError
+from digitreader.errors import ModelError, NoDigitError
 
 ImageInput = Any  # path, bytes, PIL image or numpy array; see vision.io.load_image
 
@@ -110,8 +111,9 @@ class Recognizer:
         threads: int | None = None,
         line_model: str | os.PathLike[str] | None = "default",
     ) -> None:
-        """``line_model``: the CTC line reader that helps ``read`` with touching digits:
-        "default" (the bundled one), a path to an .onnx file, or None to read without it."""
+        """``line_model``: the CTC line reader that helps ``read`` with touching digits and
+        gives a second opinion on single digits: "default" (the bundled one), a path to an
+        .onnx file, or None to read with the digit model alone."""
         self.path = resolve_model(model)
         self._threads = threads
         self._line_model = line_model
@@ -141,8 +143,19 @@ class Recognizer:
         return softmax(self.logits(batch).astype(np.float64))
 
     def predict_array(self, array: np.ndarray) -> Prediction:
-        """Classify one MNIST-style 28x28 array in [0,1] (white ink on black)."""
+        """Classify one MNIST-style 28x28 array in [0,1] (white ink on black).
+
+        With the line reader on, its reading of the same digit is a second opinion
+        (``vision.line_reader.second_opinion``): the probabilities are the two models' combined.
+        """
         probs = self.classify(array[None])[0]
+        line = self.line_reader
+        if line is not None:
+            from digitreader.vision.line_reader import second_opinion
+            from digitreader.vision.strip import group_strip
+
+            with contextlib.suppress(NoDigitError):  # no ink: nothing for the line reader to read
+                probs = second_opinion(probs, line.log_probs([group_strip(np.asarray(array, np.float32))])[0])
         k = int(probs.argmax())
         return Prediction(k, float(probs[k]), [float(p) for p in probs], input=np.asarray(array, np.float32))
 

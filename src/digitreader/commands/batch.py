@@ -42,6 +42,13 @@ def add_arguments(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument(
         "--jobs", type=int, default=min(4, os.cpu_count() or 1), metavar="N", help="images worked on at once"
     )
+    p.add_argument(
+        "--line-model",
+        default="default",
+        metavar="PATH",
+        help="the CTC line reader, which reads touching digits and gives a second opinion on every digit: "
+        "'default' (bundled), an .onnx file, or 'none' (the digit model alone)",
+    )
 
 
 def _natural(path: Path) -> list[Any]:
@@ -151,7 +158,7 @@ def run(
     from digitreader.errors import ModelError
 
     try:
-        line = getattr(args, "line_model", None)
+        line = args.line_model
         recognizer = Recognizer(
             args.model, threads=1 if args.jobs > 1 else None, line_model=None if line in (None, "none") else line
         )

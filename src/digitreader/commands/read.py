@@ -24,12 +24,6 @@ HELP = "read the number (one or more digits) in each image"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     batch.add_arguments(p, "a number each")
-    p.add_argument(
-        "--line-model",
-        default="default",
-        metavar="PATH",
-        help="the CTC line reader that helps with touching digits: 'default' (bundled), an .onnx file, or 'none'",
-    )
 
 
 def run(args: argparse.Namespace) -> int:

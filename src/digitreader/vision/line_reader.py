@@ -17,6 +17,8 @@ from digitreader.engine import open_session
 from digitreader.errors import ModelError
 
 BLANK = 10
+SECOND_OPINION = 0.25  # weight of the line reader's log-probability when it judges a single digit
+DIGITS = [str(d) for d in range(10)]
 
 
 def bundled_line_model() -> Path:
@@ -43,6 +45,18 @@ class LineReader:
             x[k, 0, :, : s.shape[1]] = s
         out = self.session.run(None, {"strip": x})[0]
         return [out[k, : (s.shape[1] + 1) // 2].astype(np.float64) for k, s in enumerate(strips)]
+
+
+def second_opinion(probs: np.ndarray, logp: np.ndarray, weight: float = SECOND_OPINION) -> np.ndarray:
+    """The digit model's probabilities [10] of one digit, with the line reader's as a second opinion.
+
+    A product of experts: ``p(d) ~ p_digit(d) * P_line("d")**weight``, renormalised. The two
+    networks were trained differently (single digits; CTC strips) and err on different digits.
+    """
+    z = np.log(np.clip(np.asarray(probs, np.float64), 1e-12, 1.0)) + weight * scores(logp, DIGITS)
+    z = np.where(np.isfinite(z), z, -1e9)
+    e = np.exp(z - z.max())
+    return e / e.sum()
 
 
 def greedy(logp: np.ndarray) -> tuple[str, list[int]]:

@@ -21,7 +21,7 @@ from digitreader.errors import NoDigitError
 from digitreader.vision.blobs import Blob, components, drop_border_lines, drop_edges, merge_strokes, reading_order
 from digitreader.vision.ink import InkMap, extract_ink
 from digitreader.vision.io import load_image
-from digitreader.vision.line_reader import greedy, scores
+from digitreader.vision.line_reader import DIGITS, SECOND_OPINION, greedy, scores
 from digitreader.vision.preprocess import digit_ink, mnist_style
 from digitreader.vision.split import cut_paths, piece_masks
 from digitreader.vision.strip import group_strip
@@ -66,6 +66,7 @@ class _Slot:
     group: Blob
     options: list[_Option]
     strip: np.ndarray | None = field(default=None, repr=False)  # for the line reader
+    weight: float = LINE_WEIGHT  # of the line reader's log-probabilities; SECOND_OPINION: a single digit
 
 
 def segment(image: Any, classify: Classify | None = None, cuts: int = CUTS) -> list[Segment]:
@@ -93,7 +94,7 @@ def read_number(image: Any, classify: Classify, cuts: int = CUTS, line: LineScor
     also read by the CTC line reader, and each way of cutting them is scored by both.
     Lines are joined with a newline in ``Reading.text``; no digit gives ``Reading("", [])``.
     """
-    ink, slots = _plan(image, cuts, LINE_ASPECT if line is not None else SPLIT_ASPECT, pairs=line is not None)
+    ink, slots = _plan(image, cuts, LINE_ASPECT if line is not None else SPLIT_ASPECT, with_line=line is not None)
     if not slots:
         return Reading("", [])
     inputs = [inp for s in slots for o in s.options for inp in o.inputs]
@@ -121,14 +122,15 @@ def _line_log_probs(slots: list[_Slot], line: LineScorer | None) -> list[np.ndar
 
 
 def _plan(
-    image: Any, cuts: int = CUTS, split_aspect: float = SPLIT_ASPECT, pairs: bool = False
+    image: Any, cuts: int = CUTS, split_aspect: float = SPLIT_ASPECT, with_line: bool = False
 ) -> tuple[InkMap, list[_Slot]]:
     """Find the digit groups and every way of reading each (whole, or cut in two or three).
 
     Groups wider than ``split_aspect`` x their height also get cut options and a strip.
-    With ``pairs``, two groups that nearly touch and together are no wider than a digit
-    (a 4 or an 8 broken in two, a 1 in two pieces) become one slot, read as one digit, as
-    the two groups they are, or cut anew: the networks choose.
+    ``with_line`` (the line reader is on): two groups that nearly touch and together are no
+    wider than a digit (a 4 or an 8 broken in two, a 1 in two pieces) become one slot, read
+    as one digit, as the two groups they are, or cut anew: the networks choose; and every
+    other group gets a strip too, for the line reader's second opinion on its digit.
     """
     ink = extract_ink(load_image(image))
     labels, blobs = components(ink.mask)
@@ -138,7 +140,7 @@ def _plan(
     while k < len(groups):
         g = groups[k]
         parts = None
-        if pairs and k + 1 < len(groups) and _broken_pair(g, groups[k + 1]):
+        if with_line and k + 1 < len(groups) and _broken_pair(g, groups[k + 1]):
             parts = [g, groups[k + 1]]
             g = g.union(groups[k + 1])
             g.line = parts[0].line
@@ -156,8 +158,10 @@ def _plan(
             options += _cuts(crop, g, 2, cuts)
             if aspect > THREE_ASPECT:
                 options += _cuts(crop, g, 3, cuts)
-        strip = group_strip(crop) if aspect > split_aspect or parts else None
-        slots.append(_Slot(g, options, strip))
+        if aspect > split_aspect or parts:
+            slots.append(_Slot(g, options, group_strip(crop)))
+        else:  # one digit: with the line reader on, it gives a second opinion
+            slots.append(_Slot(g, options, group_strip(crop) if with_line else None, SECOND_OPINION))
     return ink, slots
 
 
@@ -268,12 +272,15 @@ def _pick_with_line(s: _Slot, pieces: list[np.ndarray], lp: np.ndarray) -> tuple
     reading. A text's recognizer score is that of its best option with as many pieces:
     the log-probabilities of the text's digits in those pieces, plus the option's prior.
     """
-    texts = {_text(p) for p in pieces}
-    own = greedy(lp)[0]
-    if 1 <= len(own) <= 3:
-        texts.add(own)
+    if s.weight == SECOND_OPINION:  # a single digit: any of the ten
+        texts = set(DIGITS)
+    else:
+        texts = {_text(p) for p in pieces}
+        own = greedy(lp)[0]
+        if 1 <= len(own) <= 3:
+            texts.add(own)
     ordered = sorted(texts)
-    line = dict(zip(ordered, LINE_WEIGHT * scores(lp, ordered), strict=True))
+    line = dict(zip(ordered, s.weight * scores(lp, ordered), strict=True))
     best: tuple[float, _Option, np.ndarray, str] | None = None
     for text in ordered:
         digits = [int(c) for c in text]
