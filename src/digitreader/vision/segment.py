@@ -21,7 +21,7 @@ from digitreader.errors import NoDigitError
 from digitreader.vision.blobs import Blob, components, drop_border_lines, drop_edges, merge_strokes, reading_order
 from digitreader.vision.ink import InkMap, extract_ink
 from digitreader.vision.io import load_image
-from digitreader.vision.line_reader import DIGITS, SECOND_OPINION, greedy, scores
+from digitreader.vision.line_reader import DIGITS, DOUBT, SECOND_OPINION, greedy, scores
 from digitreader.vision.preprocess import digit_ink, mnist_style
 from digitreader.vision.split import cut_paths, piece_masks
 from digitreader.vision.strip import group_strip
@@ -272,7 +272,9 @@ def _pick_with_line(s: _Slot, pieces: list[np.ndarray], lp: np.ndarray) -> tuple
     reading. A text's recognizer score is that of its best option with as many pieces:
     the log-probabilities of the text's digits in those pieces, plus the option's prior.
     """
-    if s.weight == SECOND_OPINION:  # a single digit: any of the ten
+    if s.weight == SECOND_OPINION:  # a single digit: any of the ten, unless the digit model is sure
+        if float(pieces[0].max()) >= DOUBT:
+            return s.options[0], pieces[0], _text(pieces[0])
         texts = set(DIGITS)
     else:
         texts = {_text(p) for p in pieces}
