@@ -10,6 +10,7 @@ also read whole, as a strip, and every candidate text is scored by both networks
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,7 +67,12 @@ class _Slot:
     group: Blob
     options: list[_Option]
     strip: np.ndarray | None = field(default=None, repr=False)  # for the line reader
-    weight: float = LINE_WEIGHT  # of the line reader's log-probabilities; SECOND_OPINION: a single digit
+    single: np.ndarray | None = field(default=None, repr=False)  # a lone digit's ink: a second opinion if in doubt
+
+    @property
+    def weight(self) -> float:
+        """The weight of the line reader's log-probabilities for this slot."""
+        return LINE_WEIGHT if self.single is None else SECOND_OPINION
 
 
 def segment(image: Any, classify: Classify | None = None, cuts: int = CUTS) -> list[Segment]:
@@ -99,6 +105,7 @@ def read_number(image: Any, classify: Classify, cuts: int = CUTS, line: LineScor
         return Reading("", [])
     inputs = [inp for s in slots for o in s.options for inp in o.inputs]
     probs = np.asarray(classify(np.stack(inputs).astype(np.float32)), dtype=np.float64)
+    _strip_doubted(slots, probs)
     chosen = _pick(slots, probs, _line_log_probs(slots, line))
     digits: list[Digit] = []
     lines: dict[int, str] = {}
@@ -108,6 +115,16 @@ def read_number(image: Any, classify: Classify, cuts: int = CUTS, line: LineScor
             digits.append(Digit(k, float(row[k]), ink.to_original(box), [float(v) for v in row], inp))
         lines[slot.group.line] = lines.get(slot.group.line, "") + text
     return Reading("\n".join(lines[k] for k in sorted(lines)), digits)
+
+
+def _strip_doubted(slots: list[_Slot], probs: np.ndarray) -> None:
+    """Give a strip to each lone digit that the digit model reads with less than ``DOUBT`` certainty."""
+    i = 0
+    for s in slots:
+        if s.single is not None and float(probs[i].max()) < DOUBT:  # probs[i]: the slot's whole option
+            with contextlib.suppress(NoDigitError):
+                s.strip = group_strip(s.single)
+        i += sum(len(o.inputs) for o in s.options)
 
 
 def _line_log_probs(slots: list[_Slot], line: LineScorer | None) -> list[np.ndarray | None]:
@@ -160,8 +177,8 @@ def _plan(
                 options += _cuts(crop, g, 3, cuts)
         if aspect > split_aspect or parts:
             slots.append(_Slot(g, options, group_strip(crop)))
-        else:  # one digit: with the line reader on, it gives a second opinion
-            slots.append(_Slot(g, options, group_strip(crop) if with_line else None, SECOND_OPINION))
+        else:  # one digit: with the line reader on, it may give a second opinion
+            slots.append(_Slot(g, options, single=crop if with_line else None))
     return ink, slots
 
 
@@ -272,9 +289,7 @@ def _pick_with_line(s: _Slot, pieces: list[np.ndarray], lp: np.ndarray) -> tuple
     reading. A text's recognizer score is that of its best option with as many pieces:
     the log-probabilities of the text's digits in those pieces, plus the option's prior.
     """
-    if s.weight == SECOND_OPINION:  # a single digit: any of the ten, unless the digit model is sure
-        if float(pieces[0].max()) >= DOUBT:
-            return s.options[0], pieces[0], _text(pieces[0])
+    if s.single is not None:  # a lone digit the digit model doubts: any of the ten
         texts = set(DIGITS)
     else:
         texts = {_text(p) for p in pieces}
