@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import select
 import signal
 import subprocess
 import sys
@@ -16,7 +18,11 @@ torch = pytest.importorskip("torch", reason="training tests need the [train] ext
 
 from digitreader.training.augment import AugmentConfig, augment  # noqa: E402
 
-TINY = ["--model", "swift", "--tiny", "--epochs", "3", "--lr", "0.05", "--threads", "1", "--no-progress"]
+EPOCHS = 5
+# 4,000 images and 5 epochs: each epoch takes long enough (about a second on 1 thread) that an interrupt sent
+# when epoch 1 is reported lands well before the run ends, even on a loaded machine.
+TINY = ["--model", "swift", "--tiny", "--limit-train", "4000", "--epochs", str(EPOCHS), "--lr", "0.05"]
+TINY += ["--threads", "1", "--no-progress"]
 
 
 def _train(out: Path, mnist_path: Path, *extra: str) -> subprocess.Popen[bytes]:
@@ -35,19 +41,19 @@ def _train(out: Path, mnist_path: Path, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def _finished_epochs(out: Path) -> int:
-    try:
-        return torch.load(out / "last.pt", weights_only=False)["epoch"] + 1
-    except (FileNotFoundError, EOFError, RuntimeError):
-        return 0
-
-
-def _wait_for_epoch(proc: subprocess.Popen[bytes], out: Path, epochs: int, timeout: float = 120) -> None:
+def _wait_for_epoch(proc: subprocess.Popen[bytes], epoch: int, timeout: float = 120) -> None:
+    """Block until the run reports ``epoch`` done (it prints the line after saving ``last.pt``)."""
+    assert proc.stderr is not None
     deadline = time.monotonic() + timeout
-    while _finished_epochs(out) < epochs:
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "training exited early"
-        assert time.monotonic() < deadline, "training made no progress"
-        time.sleep(0.05)
+    done = re.compile(rb"epoch\s+%d/" % epoch)
+    seen = b""
+    while not done.search(seen):
+        left = deadline - time.monotonic()
+        assert left > 0, "training made no progress"
+        ready, _, _ = select.select([proc.stderr], [], [], left)
+        line = proc.stderr.readline() if ready else b""
+        assert line or proc.poll() is None, seen.decode() or "training exited early"
+        seen += line
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +67,8 @@ def reference_run(mnist_path: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 def test_tiny_run_learns_and_exports(reference_run: Path) -> None:
     history = json.loads((reference_run / "history.json").read_text())
-    assert [h["epoch"] for h in history] == [1, 2, 3]
-    assert history[-1]["test_acc"] > 0.8  # 2,000 images, 3 epochs: far above chance (0.1)
+    assert [h["epoch"] for h in history] == list(range(1, EPOCHS + 1))
+    assert history[-1]["test_acc"] > 0.8  # 4,000 images, 5 epochs: far above chance (0.1)
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     card = json.loads((reference_run / "model.json").read_text())
     assert card["train_command"].startswith("digitreader train --model swift")
@@ -75,20 +81,20 @@ def test_killed_run_resumes_without_losing_epochs(
     sig: signal.Signals, reference_run: Path, mnist_path: Path, tmp_path: Path
 ) -> None:
     proc = _train(tmp_path, mnist_path)
-    _wait_for_epoch(proc, tmp_path, 1)
+    _wait_for_epoch(proc, 1)
     os.kill(proc.pid, sig)
     _, stderr = proc.communicate(timeout=60)
     if sig == signal.SIGINT:
         assert proc.returncode == 130 and b"--resume" in stderr
     kept = torch.load(tmp_path / "last.pt", weights_only=False)
-    assert 1 <= kept["epoch"] + 1 < 3, "the kill should land before the run ends"
+    assert 1 <= kept["epoch"] + 1 < EPOCHS, "the kill should land before the run ends"
 
     resumed = _train(tmp_path, mnist_path, "--resume")
     _, stderr = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, stderr.decode()
     history = json.loads((tmp_path / "history.json").read_text())
     reference = json.loads((reference_run / "history.json").read_text())
-    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert [h["epoch"] for h in history] == list(range(1, EPOCHS + 1))
     assert history[0] == kept["history"][0]  # the finished epoch survived untouched
     # Same seed, same per-epoch data order: the resumed run ends where the uninterrupted one did.
     for got, want in zip(history, reference, strict=True):
