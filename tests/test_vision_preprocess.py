@@ -222,3 +222,18 @@ def test_a_shadow_lying_along_the_border_is_not_the_digit(mnist_test, recognizer
     x, box = locate(noisy)
     assert int(recognizer.classify(x[None])[0].argmax()) == labels[0]
     assert box[1] >= 330
+
+
+def test_a_broad_marker_digit_with_a_pinhole_loop_is_measured_as_broad() -> None:
+    """The paper estimate's closing must span a marker-drawn 0 whose loop is a pinhole; a normal 0 keeps its loop."""
+    from digitreader.vision.ink import mask_stroke_width
+
+    solid = np.zeros((600, 800), np.uint8)
+    cv2.ellipse(solid, (400, 300), (50, 65), 0, 0, 360, 1, -1)
+    marker = solid.copy()
+    cv2.ellipse(marker, (400, 300), (8, 14), 0, 0, 360, 0, -1)
+    pen = np.zeros_like(solid)
+    cv2.ellipse(pen, (400, 300), (50, 65), 0, 0, 360, 1, 14)
+    broad = mask_stroke_width(solid.astype(bool))
+    assert mask_stroke_width(marker.astype(bool)) == pytest.approx(broad, rel=0.05)
+    assert mask_stroke_width(pen.astype(bool)) < 0.3 * broad

@@ -37,6 +37,7 @@ PLAIN = 0.6  # a digital background: one exact grey level over 60% of the image 
 PLAIN_NOISE = 0.03  # ... and hardly any pixel just off it (paper, even overexposed, has grain and gradients)
 GRAIN_PIECES = 40  # more ink pieces than this: check which stand out from the noise around them ...
 GRAIN_SIGMAS = 4.0  # ... by their mean contrast, in local noise deviations
+PINHOLE = 1.0  # a hole in a stroke smaller than (stroke width)^2 is a pinhole (a broad marker's loop)
 MIN_CONTRAST = 0.14  # ink must be at least 14% darker than its paper (pencil is ~25%; grain in a shadow ~11%)
 
 
@@ -232,7 +233,7 @@ def mask_stroke_width(mask: np.ndarray) -> float:
 
     Measured on the largest component that does not touch the border (a table or a shadow
     along the edge is not a stroke). Ragged edges (noise, JPEG, pencil grain) are closed
-    first; a closing narrower than the strokes would hollow them.
+    first, and pinholes filled (``_fill_pinholes``); a closing narrower than the strokes would hollow them.
     """
     m = mask.view(np.uint8) if mask.dtype == bool else mask
     f = math.ceil(math.sqrt(m.size / 80_000))  # a coarse mask is enough to measure a stroke
@@ -255,9 +256,33 @@ def mask_stroke_width(mask: np.ndarray) -> float:
         )
         crop = (small > 127).astype(np.uint8)
     crop = cv2.morphologyEx(np.pad(crop, 2), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    width = _width(crop)
+    filled = _fill_pinholes(crop, width)
+    if filled is not None:
+        width = _width(filled)
+    return q * f * width
+
+
+def _width(crop: np.ndarray) -> float:
+    """Twice the 95th percentile of the distance to the edge inside a uint8 mask (px)."""
     dist = cv2.distanceTransform(crop, cv2.DIST_L2, 3)
     inside = dist[dist > 0]
-    return 2.0 * q * f * float(np.percentile(inside, 95)) if inside.size else 0.0
+    return 2.0 * float(np.percentile(inside, 95)) if inside.size else 0.0
+
+
+def _fill_pinholes(crop: np.ndarray, width: float) -> np.ndarray | None:
+    """The mask with holes smaller than a square of the stroke width filled, or None when there are none.
+
+    A digit written with a broad marker keeps only a pinhole of its loop: the stroke is as
+    wide as the whole digit, and a closing that only spans the pinhole's sides would take the
+    digit for a patch of shadow.
+    """
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(1 - crop, connectivity=4)
+    holes = [k for k in range(1, n) if stats[k, cv2.CC_STAT_AREA] < PINHOLE * width * width]
+    holes = [k for k in holes if labels[0, 0] != k]  # the padded outside is no hole
+    if not holes:
+        return None
+    return np.where(np.isin(labels, holes), 1, crop).astype(np.uint8)
 
 
 def plain_background(grey: np.ndarray) -> tuple[int, bool] | None:
