@@ -258,6 +258,7 @@ def main() -> int:
     if args.json:
         info = {"python": platform.python_version(), "cpus": os.cpu_count()}
         doc = {"machine": info, "in_process_p50_ms": reference, "levels": [asdict(lv) for lv in levels]}
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(doc, indent=2))
     return 1 if any(lv.errors for lv in levels) else 0
 
