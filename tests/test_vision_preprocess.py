@@ -237,3 +237,23 @@ def test_a_broad_marker_digit_with_a_pinhole_loop_is_measured_as_broad() -> None
     broad = mask_stroke_width(solid.astype(bool))
     assert mask_stroke_width(marker.astype(bool)) == pytest.approx(broad, rel=0.05)
     assert mask_stroke_width(pen.astype(bool)) < 0.3 * broad
+
+
+def test_a_digit_written_with_a_broader_pen_than_the_others_keeps_its_ink() -> None:
+    """A 1 traced with a marker between two pen-written 0s, under uneven light: its body is not taken for shadow."""
+    from digitreader.vision.ink import extract_ink
+
+    h, w = 480, 800
+    ink = np.zeros((h, w), np.float32)
+    for cx in (170, 630):
+        cv2.ellipse(ink, (cx, 240), (70, 110), 0, 0, 360, 1.0, 6)
+    marker = np.zeros((h, w), np.float32)
+    cv2.line(marker, (400, 180), (400, 300), 1.0, 30)
+    ink = cv2.GaussianBlur(np.maximum(ink, marker), (0, 0), 1.2)
+    light = 0.6 + 0.4 * np.mgrid[:h, :w][1] / w
+    noise = np.random.default_rng(0).normal(0, 3, (h, w))
+    photo = np.clip(225 * (1 - 0.85 * ink) * light + noise, 0, 255).astype(np.uint8)
+    found = extract_ink(photo)
+    body = marker > 0.5
+    assert found.mask[body].mean() > 0.95
+    assert found.ink[body].mean() > 0.8

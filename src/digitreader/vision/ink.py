@@ -38,6 +38,8 @@ PLAIN_NOISE = 0.03  # ... and hardly any pixel just off it (paper, even overexpo
 GRAIN_PIECES = 40  # more ink pieces than this: check which stand out from the noise around them ...
 GRAIN_SIGMAS = 4.0  # ... by their mean contrast, in local noise deviations
 PINHOLE = 1.0  # a hole in a stroke smaller than (stroke width)^2 is a pinhole (a broad marker's loop)
+WIDTH_AREA = 0.25  # other components at least this x the main one's area are measured too ...
+BOLDER = 1.3  # ... and one with strokes this x wider sets the width
 MIN_CONTRAST = 0.14  # ink must be at least 14% darker than its paper (pencil is ~25%; grain in a shadow ~11%)
 
 
@@ -232,8 +234,10 @@ def mask_stroke_width(mask: np.ndarray) -> float:
     """A generous stroke width (px) of the main ink: twice a high percentile of the distance to the edge.
 
     Measured on the largest component that does not touch the border (a table or a shadow
-    along the edge is not a stroke). Ragged edges (noise, JPEG, pencil grain) are closed
-    first, and pinholes filled (``_fill_pinholes``); a closing narrower than the strokes would hollow them.
+    along the edge is not a stroke); a digit-sized component whose strokes are ``BOLDER`` x
+    wider (one digit traced with a marker) sets the width instead. Ragged edges (noise, JPEG,
+    pencil grain) are closed first, and pinholes filled (``_fill_pinholes``); a closing
+    narrower than the strokes would hollow them.
     """
     m = mask.view(np.uint8) if mask.dtype == bool else mask
     f = math.ceil(math.sqrt(m.size / 80_000))  # a coarse mask is enough to measure a stroke
@@ -247,8 +251,20 @@ def mask_stroke_width(mask: np.ndarray) -> float:
     inner = (x > 0) & (y > 0) & (x + w < m.shape[1]) & (y + h < m.shape[0])
     inner &= area >= min(50, 0.01 * area.max())  # a speck is no measure of the strokes
     pick = int(np.argmax(np.where(inner, area, -1) if inner.any() else area))
-    x0, y0, x1, y1 = x[pick], y[pick], x[pick] + w[pick], y[pick] + h[pick]
-    crop = (labels[y0:y1, x0:x1] == pick + 1).astype(np.uint8)
+    width = _component_width(labels, stats, pick)
+    # Only digit-sized marks: not a rule's piece (flat), nor a shadow (larger than the main ink).
+    digit_sized = (w <= 4 * h) & (h <= 1.5 * h[pick]) & (w <= 1.5 * max(w[pick], h[pick]))
+    others = np.flatnonzero(inner & digit_sized & (area >= WIDTH_AREA * area[pick]))
+    widest = max((_component_width(labels, stats, int(k)) for k in others if k != pick), default=0.0)
+    if widest > BOLDER * width:
+        width = widest
+    return f * width
+
+
+def _component_width(labels: np.ndarray, stats: np.ndarray, k: int) -> float:
+    """The stroke width of component ``k`` (0-based, of the coarse mask), pinholes filled."""
+    x0, y0, w, h = (int(v) for v in stats[k + 1, :4])
+    crop = (labels[y0 : y0 + h, x0 : x0 + w] == k + 1).astype(np.uint8)
     q = max(1, max(crop.shape) // 256)
     if q > 1:
         small = cv2.resize(
@@ -260,7 +276,7 @@ def mask_stroke_width(mask: np.ndarray) -> float:
     filled = _fill_pinholes(crop, width)
     if filled is not None:
         width = _width(filled)
-    return q * f * width
+    return q * width
 
 
 def _width(crop: np.ndarray) -> float:
