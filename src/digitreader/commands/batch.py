@@ -46,7 +46,8 @@ def add_arguments(p: argparse.ArgumentParser, what: str) -> None:
         "--line-model",
         default="default",
         metavar="PATH",
-        help="the CTC line reader, which reads touching digits and gives a second opinion on every digit: "
+        help="the CTC line reader, which reads touching digits and gives a second opinion on a digit the "
+        "digit model doubts: "
         "'default' (bundled), an .onnx file, or 'none' (the digit model alone)",
     )
 

@@ -294,8 +294,8 @@ def _fill_pinholes(crop: np.ndarray, width: float) -> np.ndarray | None:
     digit for a patch of shadow.
     """
     n, labels, stats, _ = cv2.connectedComponentsWithStats(1 - crop, connectivity=4)
-    holes = [k for k in range(1, n) if stats[k, cv2.CC_STAT_AREA] < PINHOLE * width * width]
-    holes = [k for k in holes if labels[0, 0] != k]  # the padded outside is no hole
+    outside = labels[0, 0]  # the mask is padded: its corner is outside
+    holes = [k for k in range(1, n) if k != outside and stats[k, cv2.CC_STAT_AREA] < PINHOLE * width * width]
     if not holes:
         return None
     return np.where(np.isin(labels, holes), 1, crop).astype(np.uint8)

@@ -147,7 +147,8 @@ def _plan(
     ``with_line`` (the line reader is on): two groups that nearly touch and together are no
     wider than a digit (a 4 or an 8 broken in two, a 1 in two pieces) become one slot, read
     as one digit, as the two groups they are, or cut anew: the networks choose; and every
-    other group gets a strip too, for the line reader's second opinion on its digit.
+    other group keeps its ink (``_Slot.single``), for the line reader's second opinion
+    should the digit model doubt it (``_strip_doubted``).
     """
     ink = extract_ink(load_image(image))
     labels, blobs = components(ink.mask)
