@@ -164,3 +164,24 @@ def test_second_opinion_is_a_product_of_experts() -> None:
     sure = np.full(10, 1e-4)
     sure[4] = 1 - 9e-4  # the digit model is sure: its answer stands
     assert np.array_equal(second_opinion(sure, logp), sure)
+
+
+def test_two_touching_1s_too_narrow_to_cut_are_read_as_two(recognizer, mnist_test, monkeypatch) -> None:
+    """Two 1s written into each other make a group narrower than any cut is tried on; when the
+    line reader reads two digits there, the group is cut after all ("7113", not "713")."""
+    from test_vision_segment import write
+
+    import digitreader.vision.segment as segment_module
+
+    images, labels = mnist_test
+    rng = np.random.default_rng(3)
+    ones = np.flatnonzero(labels == 1)
+    pages = []
+    for _ in range(20):
+        a, c = (int(v) for v in rng.integers(0, len(images), 2))
+        p, q = (int(v) for v in rng.choice(ones, 2))
+        pages.append((write([images[a], images[p], images[q], images[c]], [30, -9, 30]), f"{labels[a]}11{labels[c]}"))
+    widened = sum(recognizer.read(page).text == truth for page, truth in pages)
+    monkeypatch.setattr(segment_module, "WIDEN", False)
+    narrow = sum(recognizer.read(page).text == truth for page, truth in pages)
+    assert widened >= 16 and widened >= narrow + 3, (widened, narrow)  # 18 and 14 measured

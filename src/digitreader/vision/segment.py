@@ -42,6 +42,7 @@ SURE = 0.999  # a group read as one digit with this confidence is not cut
 CUTS = 10  # candidate cuts tried per group (and per number of pieces)
 LINE_WEIGHT = 2.0  # weight of the line reader's log-probability of a text (vision.line_reader)
 PAIR_GAP, PAIR_ASPECT = 0.1, 1.1  # neighbours this close, together this narrow, may be one broken digit
+WIDEN = True  # a narrow lone digit that the line reader reads as two is cut after all (_widen_doubted)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ def read_number(image: Any, classify: Classify, cuts: int = CUTS, line: LineScor
     """Read every digit of ``image`` with ``classify`` (called once, all candidates in one batch).
 
     With ``line`` (``LineReader.log_probs``) the groups that may hold touching digits are
-    also read by the CTC line reader, and each way of cutting them is scored by both.
+    also read by the CTC line reader, and each way of cutting them is scored by both; a
+    narrow group that it reads as two digits gets cut options in a second batch.
     Lines are joined with a newline in ``Reading.text``; no digit gives ``Reading("", [])``.
     """
     ink, slots = _plan(image, cuts, LINE_ASPECT if line is not None else SPLIT_ASPECT, with_line=line is not None)
@@ -106,7 +108,10 @@ def read_number(image: Any, classify: Classify, cuts: int = CUTS, line: LineScor
     inputs = [inp for s in slots for o in s.options for inp in o.inputs]
     probs = np.asarray(classify(np.stack(inputs).astype(np.float32)), dtype=np.float64)
     _strip_doubted(slots, probs)
-    chosen = _pick(slots, probs, _line_log_probs(slots, line))
+    lps = _line_log_probs(slots, line)
+    if WIDEN:
+        probs = _widen_doubted(slots, probs, lps, classify, cuts)
+    chosen = _pick(slots, probs, lps)
     digits: list[Digit] = []
     lines: dict[int, str] = {}
     for slot, (option, p, text) in zip(slots, chosen, strict=True):
@@ -125,6 +130,42 @@ def _strip_doubted(slots: list[_Slot], probs: np.ndarray) -> None:
             with contextlib.suppress(NoDigitError):
                 s.strip = group_strip(s.single)
         i += sum(len(o.inputs) for o in s.options)
+
+
+def _widen_doubted(
+    slots: list[_Slot], probs: np.ndarray, lps: list[np.ndarray | None], classify: Classify, cuts: int
+) -> np.ndarray:
+    """Give cut options to each narrow lone digit that the line reader reads as two digits.
+
+    Two touching 1s, or a 1 leaning on a 7, make a group too narrow to be cut (``LINE_ASPECT``);
+    when the digit model doubts it and the line reader reads two digits in its strip, the group
+    is cut in two after all and read as any other group of touching digits. The new pieces are
+    classified in a second batch; returns the probabilities of every option, in slot order.
+    """
+    extra: dict[int, list[_Option]] = {}
+    for k, (s, lp) in enumerate(zip(slots, lps, strict=True)):
+        if s.single is not None and lp is not None and len(greedy(lp)[0]) == 2:
+            options = _cuts(s.single, s.group, 2, cuts)
+            if options:
+                extra[k] = options
+    if not extra:
+        return probs
+    more = np.asarray(
+        classify(np.stack([i for opts in extra.values() for o in opts for i in o.inputs]).astype(np.float32)),
+        dtype=np.float64,
+    )
+    parts, i, j = [], 0, 0
+    for k, s in enumerate(slots):
+        n = sum(len(o.inputs) for o in s.options)
+        parts.append(probs[i : i + n])
+        i += n
+        if k in extra:
+            m = sum(len(o.inputs) for o in extra[k])
+            parts.append(more[j : j + m])
+            j += m
+            s.options += extra[k]
+            s.single = None  # read as a group from now on: every text, the line reader's full weight
+    return np.concatenate(parts)
 
 
 def _line_log_probs(slots: list[_Slot], line: LineScorer | None) -> list[np.ndarray | None]:
