@@ -24,6 +24,8 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "model_latency": ([], ["--runs", "200"]),
     "preprocess_speed": ([], ["--repeat", "5"]),
     "vision_accuracy": ([], ["--count", "100", "--tesseract-count", "30"]),
+    "digit_errors": ([], ["--count", "100", "--pen-count", "300"]),
+    "second_opinion": ([], ["--timing-calls", "100"]),
     "load": ([], ["--clients", "1", "16", "--seconds", "2"]),
     "video_fps": ([], ["--seconds", "5", "--repeat", "1"]),
     "train_speed": (["--seeds", "3"], ["--seeds", "1"]),
