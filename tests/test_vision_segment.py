@@ -111,6 +111,17 @@ def test_a_digit_in_separate_strokes_is_one_digit(recognizer) -> None:
     assert read_number(page, recognizer.classify).text == "54"
 
 
+def test_a_broad_0_in_two_strokes_is_one_digit(recognizer) -> None:
+    """A 0 wider than tall, its upper right arc lifted off the rest: one digit, not "2" and "7" (nor four 1s)."""
+    page = np.full((220, 520), 255, np.uint8)
+    cv2.line(page, (60, 50), (60, 170), 0, 7)
+    cv2.ellipse(page, (200, 110), (70, 55), 0, 20, 200, 0, 7)
+    cv2.ellipse(page, (205, 104), (70, 55), 0, 215, 350, 0, 7)
+    cv2.polylines(page, [np.array([(360, 60), (430, 60), (385, 170)])], False, 0, 7)
+    assert read_number(page, recognizer.classify).text == "107"  # "111177" when the pieces were not merged
+    assert recognizer.read(page).text == "107"  # "1277"
+
+
 def test_touching_digits_are_cut_apart(recognizer, digits) -> None:
     """Pairs written so that their strokes touch (the evaluation set's way): most are read as two digits."""
     from digitreader.data.synthetic import number_strokes
