@@ -122,6 +122,18 @@ def test_a_broad_0_in_two_strokes_is_one_digit(recognizer) -> None:
     assert recognizer.read(page).text == "107"  # "1277"
 
 
+def test_a_7_whose_bar_was_written_apart_and_off_to_the_left_is_one_digit(recognizer) -> None:
+    """The bar overlaps the 7's stroke by less than half of the stroke's width, and does not touch it."""
+    page = np.full((200, 440), 255, np.uint8)
+    cv2.polylines(page, [np.array([(40, 45), (60, 40), (60, 160)])], False, 0, 7)
+    cv2.line(page, (150, 40), (214, 40), 0, 7)
+    cv2.line(page, (240, 52), (208, 165), 0, 7)
+    cv2.polylines(page, [np.array([(360, 30), (320, 120), (390, 120)])], False, 0, 7)
+    cv2.line(page, (370, 70), (370, 170), 0, 7)
+    assert read_number(page, recognizer.classify).text == "174"  # "114" when the bar was left out
+    assert recognizer.read(page).text == "174"
+
+
 def test_touching_digits_are_cut_apart(recognizer, digits) -> None:
     """Pairs written so that their strokes touch (the evaluation set's way): most are read as two digits."""
     from digitreader.data.synthetic import number_strokes

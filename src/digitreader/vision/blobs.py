@@ -18,7 +18,10 @@ FRAGMENT = 0.45  # an isolated group shorter than this fraction of the line heig
 RULE_SPAN = 0.5  # a ruled line is at least this fraction of the image's shorter side long
 SMALL = 0.4  # a group less tall than this x the main line's digits is not a digit
 MAX_BLOBS = 300  # components kept (the largest) when noise breaks into thousands
-SAME_WIDTH = 1.5  # two pieces of one digit are together at most this x as wide as tall (a broad 0 in two strokes)
+# Two components are parts of one digit (stacked, or one a fragment) when their columns overlap by this x the
+# narrower one's width (a 5's bar written off to the right) ...
+SAME_OVERLAP = 0.15
+SAME_WIDTH = 1.5  # ... and that are together at most this x as wide as tall (a broad 0 in two strokes)
 ISOLATED = 1.5  # a group on the border further than this x the digit height from every other is not a digit
 DOT = 0.35  # a component smaller than this x the digit height each way is a dot: two do not make a digit
 FLUSH = 0.8  # a component lying along the border for this fraction of its side is the sheet's edge, a table ...
@@ -244,7 +247,8 @@ def _same_digit(a: Blob, b: Blob, height: float) -> bool:
     small = min(a.h, b.h)
     stacked = overlap_y < 0.3 * small
     fragment = small < 0.7 * height or min(a.area, b.area) < 0.25 * max(a.area, b.area)
-    return overlap_x >= 0.5 * min(a.w, b.w) and (stacked or fragment) and u.w <= SAME_WIDTH * max(u.h, 0.6 * height)
+    narrow = u.w <= SAME_WIDTH * max(u.h, 0.6 * height)
+    return overlap_x >= SAME_OVERLAP * min(a.w, b.w) and (stacked or fragment) and narrow
 
 
 def typical_height(blobs: list[Blob]) -> float:
