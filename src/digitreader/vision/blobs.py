@@ -21,7 +21,9 @@ MAX_BLOBS = 300  # components kept (the largest) when noise breaks into thousand
 # Two components are parts of one digit (stacked, or one a fragment) when their columns overlap by this x the
 # narrower one's width (a 5's bar written off to the right) ...
 SAME_OVERLAP = 0.15
+SAME_GAP = 0.45  # ... that lie at most this x the digit height apart, one above the other ...
 SAME_WIDTH = 1.5  # ... and that are together at most this x as wide as tall (a broad 0 in two strokes)
+PART_HEIGHT, PART_AREA = 0.8, 0.35  # a fragment: less tall than this x the digit height, or this x the other's area
 ISOLATED = 1.5  # a group on the border further than this x the digit height from every other is not a digit
 DOT = 0.35  # a component smaller than this x the digit height each way is a dot: two do not make a digit
 FLUSH = 0.8  # a component lying along the border for this fraction of its side is the sheet's edge, a table ...
@@ -240,13 +242,13 @@ def _same_digit(a: Blob, b: Blob, height: float) -> bool:
     overlap_y = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
     gap_y = max(0, -overlap_y)
     u = a.union(b)
-    if u.h > 1.35 * height or gap_y > 0.3 * height:
+    if u.h > 1.35 * height or gap_y > SAME_GAP * height:
         return False
     if max(a.w, a.h, b.w, b.h) < DOT * height:
         return False  # two dots (a colon, dust) are not the parts of one digit
     small = min(a.h, b.h)
     stacked = overlap_y < 0.3 * small
-    fragment = small < 0.7 * height or min(a.area, b.area) < 0.25 * max(a.area, b.area)
+    fragment = small < PART_HEIGHT * height or min(a.area, b.area) < PART_AREA * max(a.area, b.area)
     narrow = u.w <= SAME_WIDTH * max(u.h, 0.6 * height)
     return overlap_x >= SAME_OVERLAP * min(a.w, b.w) and (stacked or fragment) and narrow
 
