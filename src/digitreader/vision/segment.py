@@ -122,14 +122,18 @@ def read_number(image: Any, classify: Classify, cuts: int = CUTS, line: LineScor
     return Reading("\n".join(lines[k] for k in sorted(lines)), digits)
 
 
+def _by_slot(slots: list[_Slot], probs: np.ndarray) -> list[np.ndarray]:
+    """The rows of ``probs`` (every option's inputs, in slot order) that belong to each slot."""
+    sizes = [sum(len(o.inputs) for o in s.options) for s in slots]
+    return np.split(probs, np.cumsum(sizes)[:-1])
+
+
 def _strip_doubted(slots: list[_Slot], probs: np.ndarray) -> None:
     """Give a strip to each lone digit that the digit model reads with less than ``DOUBT`` certainty."""
-    i = 0
-    for s in slots:
-        if s.single is not None and float(probs[i].max()) < DOUBT:  # probs[i]: the slot's whole option
+    for s, rows in zip(slots, _by_slot(slots, probs), strict=True):
+        if s.single is not None and float(rows[0].max()) < DOUBT:  # rows[0]: the slot's whole option
             with contextlib.suppress(NoDigitError):
                 s.strip = group_strip(s.single)
-        i += sum(len(o.inputs) for o in s.options)
 
 
 def _widen_doubted(
@@ -154,17 +158,14 @@ def _widen_doubted(
         classify(np.stack([i for opts in extra.values() for o in opts for i in o.inputs]).astype(np.float32)),
         dtype=np.float64,
     )
-    parts, i, j = [], 0, 0
-    for k, s in enumerate(slots):
-        n = sum(len(o.inputs) for o in s.options)
-        parts.append(probs[i : i + n])
-        i += n
-        if k in extra:
-            m = sum(len(o.inputs) for o in extra[k])
-            parts.append(more[j : j + m])
-            j += m
-            s.options += extra[k]
-            s.single = None  # read as a group from now on: every text, the line reader's full weight
+    parts = _by_slot(slots, probs)
+    j = 0
+    for k, options in extra.items():
+        m = sum(len(o.inputs) for o in options)
+        parts[k] = np.concatenate([parts[k], more[j : j + m]])
+        j += m
+        slots[k].options += options
+        slots[k].single = None  # read as a group from now on: every text, the line reader's full weight
     return np.concatenate(parts)
 
 
@@ -295,12 +296,8 @@ def _pick(
     ``_pick_with_line``.
     """
     picked = []
-    i = 0
-    for k, s in enumerate(slots):
-        pieces = []
-        for o in s.options:
-            pieces.append(probs[i : i + len(o.inputs)])
-            i += len(o.inputs)
+    for k, (s, rows) in enumerate(zip(slots, _by_slot(slots, probs), strict=True)):
+        pieces = np.split(rows, np.cumsum([len(o.inputs) for o in s.options])[:-1])
         lp = line[k] if line is not None else None
         picked.append(_pick_alone(s, pieces) if lp is None else _pick_with_line(s, pieces, lp))
     return picked
