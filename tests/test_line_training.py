@@ -48,3 +48,49 @@ def test_tiny_line_training_exports_a_model_that_matches_torch(mnist_path, tmp_p
             ref = model(torch.from_numpy(even)[None, None]).numpy()[0]
         assert ours.shape == ref.shape == ((width + 1) // 2, 11)
         assert np.abs(ours - ref).max() < 1e-4
+
+
+def test_an_exported_line_reader_loads_back_into_torch_exactly(tmp_path) -> None:
+    """Fine-tuning starts from an ONNX file: the folded batch norms come back as the same function."""
+    from digitreader.models.line import LineNet
+    from digitreader.training.line import export_line, load_weights
+    from digitreader.vision.line_reader import LineReader
+
+    torch.manual_seed(0)
+    trained = LineNet()
+    for m in trained.modules():  # statistics unlike the initial ones, so a wrong unfolding would show
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.bias.data.uniform_(-0.3, 0.3)
+    export_line(trained, tmp_path / "line.onnx")
+    loaded = LineNet()
+    load_weights(loaded, tmp_path / "line.onnx")
+    loaded.eval()
+    strip = np.random.default_rng(1).random((28, 50)).astype(np.float32)
+    with torch.no_grad():
+        ref = trained.eval()(torch.from_numpy(strip)[None, None]).numpy()[0]
+        ours = loaded(torch.from_numpy(strip)[None, None]).numpy()[0]
+    assert np.abs(ours - ref).max() < 1e-4
+    (onnx_out,) = LineReader(tmp_path / "line.onnx", threads=1).log_probs([strip])
+    assert np.abs(onnx_out - ours).max() < 1e-4
+    with pytest.raises(ValueError, match="does not hold"):
+        load_weights(LineNet(width=64), tmp_path / "line.onnx")
+
+
+def test_fine_tuning_the_bundled_line_reader(mnist_path, tmp_path, capsys) -> None:
+    from digitreader.cli import main
+    from digitreader.vision.line_reader import bundled_line_model
+
+    out = tmp_path / "ft"
+    code = main(["train-line", "--init", "bundled", "--lr", "1e-4", "--strips", "300", "--epochs", "1",
+                 "--jobs", "1", "--data-dir", str(mnist_path), "--out", str(out)])  # fmt: skip
+    assert code == 0
+    assert "started from" in capsys.readouterr().out
+    card = json.loads((out / "line.json").read_text())
+    assert card["command"].endswith("--lr 0.0001 --init bundled")
+    import hashlib
+
+    assert card["init_sha256"] == hashlib.sha256(bundled_line_model().read_bytes()).hexdigest()
+    # Starting from a reader that already reads well, one epoch at a low rate keeps it reading well.
+    assert card["held_out_accuracy"] >= 0.9

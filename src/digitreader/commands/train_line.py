@@ -5,6 +5,7 @@ photographed and found again by the same ink finder ``read`` uses. The result
 (RUN/line.onnx) replaces the bundled one with --install, or is used with --line-model.
 
   digitreader train-line --data-dir ../shared/data/mnist --out runs/line
+  digitreader train-line --init bundled --strips 120000 --seed 2 --epochs 4 --lr 5e-4   # fine-tune on new strips
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strips", type=int, default=60_000, help="training strips to generate (cached in --out)")
     p.add_argument("--epochs", type=int, default=12, help="number of epochs")
     p.add_argument("--seed", type=int, default=1, help="random seed (strips, order, initial weights)")
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (one-cycle schedule)")
+    p.add_argument(
+        "--init",
+        metavar="MODEL",
+        help="fine-tune this line reader (a run's line.pt or line.onnx, or 'bundled') instead of starting afresh",
+    )
     p.add_argument("--jobs", type=int, default=2, help="processes that generate the strips")
     add_data_dir(p)
     p.add_argument("--out", default="runs/line", help="run folder")
@@ -28,9 +35,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     require_torch()
     from digitreader.training.line import LineConfig, train_line
+    from digitreader.vision.line_reader import bundled_line_model
 
+    init = str(bundled_line_model()) if args.init == "bundled" else args.init
     cfg = LineConfig(
-        strips=args.strips, epochs=args.epochs, seed=args.seed, jobs=args.jobs, data_dir=args.data_dir, out_dir=args.out
+        strips=args.strips,
+        epochs=args.epochs,
+        seed=args.seed,
+        lr=args.lr,
+        jobs=args.jobs,
+        data_dir=args.data_dir,
+        out_dir=args.out,
+        init=init,
     )
     summary = train_line(cfg, log=out.print)
     out.print(f"held-out exact-string accuracy {summary['held_out_accuracy']:.2%}; wrote {args.out}/line.onnx")

@@ -40,6 +40,7 @@ class LineConfig:
     out_dir: str = "runs/line"
     jobs: int = 2
     threads: int | None = None
+    init: str | None = None  # start from this line reader (.pt state dict or .onnx), e.g. the bundled one
 
     def held_out_count(self) -> int:
         """Strips held out for evaluation: ``held_out``, but at most a tenth of a small run."""
@@ -111,13 +112,16 @@ def train_line(cfg: LineConfig, log=print) -> dict:
     train_idx = np.arange(len(texts) - held)
     val_idx = np.arange(len(texts) - held, len(texts))
     model = LineNet()
+    if cfg.init:
+        load_weights(model, cfg.init)
+        log(f"started from {cfg.init}: held-out exact {evaluate(model, strips, widths, texts, val_idx):.2%}")
     steps = cfg.epochs * len(_buckets(widths, train_idx, cfg.batch_size))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15)
     ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
     history = []
     for epoch in range(cfg.epochs):
-        model.train()
+        _train_mode(model, frozen_norms=cfg.init is not None)
         t = time.perf_counter()
         losses = []
         for b in _buckets(widths, rng.permutation(train_idx), cfg.batch_size):
@@ -149,20 +153,72 @@ def train_line(cfg: LineConfig, log=print) -> dict:
     return summary
 
 
+def _train_mode(model: nn.Module, frozen_norms: bool) -> None:
+    """Training mode; a fine-tuned model keeps its batch-norm statistics (the ones it was trained with)."""
+    model.train()
+    if frozen_norms:
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.eval()
+
+
+def load_weights(model: nn.Module, path: str | Path) -> None:
+    """Load a line reader's weights from a run's ``line.pt`` or from an exported ``.onnx``.
+
+    The exporter folds each batch norm that follows a 1-D convolution into it (a weight and
+    a bias); such a norm is loaded as the identity with the folded bias, so the network
+    computes exactly what the ONNX file does (in eval mode, in which fine-tuning keeps it).
+    """
+    path = Path(path)
+    if path.suffix != ".onnx":
+        model.load_state_dict(torch.load(path, map_location="cpu"))
+        return
+    from onnx import numpy_helper
+
+    weights = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in onnx.load(path).graph.initializer}
+    state = model.state_dict()
+    folded = [w for name, w in weights.items() if name not in state]  # [weight, bias] per folded conv, in order
+    convs = [name for name in state if name.startswith("head.") and state[name].dim() == 3 and name not in weights]
+    if len(folded) != 2 * len(convs):
+        raise ValueError(f"{path} does not hold this line reader's weights")
+    new = {name: w for name, w in weights.items() if name in state}
+    for k, name in enumerate(convs):
+        norm = f"head.{int(name.split('.')[1]) + 1}."
+        weight, bias = folded[2 * k], folded[2 * k + 1]
+        new[name] = weight
+        eps = next(m.eps for n, m in model.named_modules() if f"{n}." == norm)
+        new[norm + "weight"], new[norm + "bias"] = torch.ones_like(bias), bias
+        new[norm + "running_mean"], new[norm + "running_var"] = torch.zeros_like(bias), torch.full_like(bias, 1 - eps)
+    wanted = [n for n in state if not n.endswith("num_batches_tracked")]
+    wrong = [n for n in wanted if n not in new or new[n].shape != state[n].shape]
+    if wrong:
+        raise ValueError(f"{path} does not hold this line reader's weights ({', '.join(wrong)})")
+    model.load_state_dict(new, strict=False)
+
+
 def line_card(cfg: LineConfig, history: list[dict], params: int, onnx_path: Path) -> dict:
     """The model card of a line reader: how to make it again, what it scored, which file it is."""
     return {
         "name": "line",
         "task": "CTC reading of groups of 1-4 handwritten digits; blank = class 10",
-        "command": f"digitreader train-line --strips {cfg.strips} --epochs {cfg.epochs} --seed {cfg.seed}",
+        "command": f"digitreader train-line --strips {cfg.strips} --epochs {cfg.epochs} --seed {cfg.seed}"
+        + (f" --lr {cfg.lr:g} --init {_init_name(cfg.init)}" if cfg.init else ""),
         "config": asdict(cfg),
         "params": params,
+        **({"init_sha256": hashlib.sha256(Path(cfg.init).read_bytes()).hexdigest()} if cfg.init else {}),
         "held_out_accuracy": history[-1]["held_out_accuracy"] if history else None,
         "held_out": f"the last {cfg.held_out_count()} strips (exact string, best-path decoding)",
         "history": history,
         "sha256": hashlib.sha256(Path(onnx_path).read_bytes()).hexdigest(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def _init_name(init: str) -> str:
+    """'bundled' for the line reader that ships with the package, else the path given."""
+    from digitreader.vision.line_reader import bundled_line_model
+
+    return "bundled" if Path(init).resolve() == bundled_line_model().resolve() else init
 
 
 def export_line(model: nn.Module, path: Path) -> Path:
