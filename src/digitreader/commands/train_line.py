@@ -2,10 +2,11 @@
 
 It learns from strips made of MNIST *training* digits, written with random pens, scanned or
 photographed and found again by the same ink finder ``read`` uses. The result
-(RUN/line.onnx) replaces the bundled one with --install, or is used with --line-model.
+(RUN/line.onnx) is used with ``--line-model``; to bundle it, copy it and its card
+(RUN/line.json) over ``assets/line/default.onnx`` and ``default.json``.
 
   digitreader train-line --data-dir ../shared/data/mnist --out runs/line
-  digitreader train-line --init bundled --strips 120000 --seed 2 --epochs 4 --lr 5e-4   # fine-tune on new strips
+  digitreader train-line --init bundled --strips 120000 --seed 2 --epochs 6 --lr 5e-4   # fine-tune on new strips
 """
 
 from __future__ import annotations

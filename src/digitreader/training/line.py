@@ -205,13 +205,22 @@ def line_card(cfg: LineConfig, history: list[dict], params: int, onnx_path: Path
         + (f" --lr {cfg.lr:g} --init {_init_name(cfg.init)}" if cfg.init else ""),
         "config": asdict(cfg),
         "params": params,
-        **({"init_sha256": hashlib.sha256(Path(cfg.init).read_bytes()).hexdigest()} if cfg.init else {}),
+        **(_started_from(Path(cfg.init)) if cfg.init else {}),
         "held_out_accuracy": history[-1]["held_out_accuracy"] if history else None,
         "held_out": f"the last {cfg.held_out_count()} strips (exact string, best-path decoding)",
         "history": history,
         "sha256": hashlib.sha256(Path(onnx_path).read_bytes()).hexdigest(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def _started_from(init: Path) -> dict:
+    """What a fine-tuned reader started from: the file's sha256 and, when it sits beside it, its card."""
+    found = {"init_sha256": hashlib.sha256(init.read_bytes()).hexdigest()}
+    card = init.with_suffix(".json")
+    if card.is_file():
+        found["init_card"] = json.loads(card.read_text())
+    return found
 
 
 def _init_name(init: str) -> str:
