@@ -94,4 +94,5 @@ def test_fine_tuning_the_bundled_line_reader(mnist_path, tmp_path, capsys) -> No
     assert card["init_sha256"] == hashlib.sha256(bundled_line_model().read_bytes()).hexdigest()
     # Starting from a reader that already reads well, one epoch at a low rate keeps it reading well.
     assert card["held_out_accuracy"] >= 0.9
+    assert 0.0 <= card["init_held_out_accuracy"] <= 1.0
     assert card["init_card"]["command"].startswith("digitreader train-line")  # the chain back to a fresh start

@@ -112,9 +112,11 @@ def train_line(cfg: LineConfig, log=print) -> dict:
     train_idx = np.arange(len(texts) - held)
     val_idx = np.arange(len(texts) - held, len(texts))
     model = LineNet()
+    start_acc = None
     if cfg.init:
         load_weights(model, cfg.init)
-        log(f"started from {cfg.init}: held-out exact {evaluate(model, strips, widths, texts, val_idx):.2%}")
+        start_acc = evaluate(model, strips, widths, texts, val_idx)
+        log(f"started from {cfg.init}: held-out exact {start_acc:.2%}")
     steps = cfg.epochs * len(_buckets(widths, train_idx, cfg.batch_size))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15)
@@ -149,6 +151,8 @@ def train_line(cfg: LineConfig, log=print) -> dict:
     torch.save(model.state_dict(), out / "line.pt")
     export_line(model, out / "line.onnx")
     summary = line_card(cfg, history, sum(p.numel() for p in model.parameters()), out / "line.onnx")
+    if start_acc is not None:
+        summary["init_held_out_accuracy"] = start_acc  # the reader it started from, on the same held-out strips
     (out / "line.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -203,7 +207,7 @@ def line_card(cfg: LineConfig, history: list[dict], params: int, onnx_path: Path
         "task": "CTC reading of groups of 1-4 handwritten digits; blank = class 10",
         "command": f"digitreader train-line --strips {cfg.strips} --epochs {cfg.epochs} --seed {cfg.seed}"
         + (f" --lr {cfg.lr:g} --init {_init_name(cfg.init)}" if cfg.init else ""),
-        "config": asdict(cfg),
+        "config": {**asdict(cfg), "init": _init_name(cfg.init) if cfg.init else None},
         "params": params,
         **(_started_from(Path(cfg.init)) if cfg.init else {}),
         "held_out_accuracy": history[-1]["held_out_accuracy"] if history else None,
