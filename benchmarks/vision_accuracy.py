@@ -1,6 +1,8 @@
 """Reading real images: digitreader against the seeds' resize-only approach and Tesseract, in one run.
 
   python benchmarks/vision_accuracy.py [--count 1000] [--seed 0] [--tesseract-count 300] [--jobs 2] [--model X.onnx]
+  python benchmarks/vision_accuracy.py --seed 123 --start 1000 --parts photos,numbers --line-model X.onnx --no-sklearn
+      (a block of the development set, read with another line reader: how BENCHMARKS.md compares two readers)
 
 Parts (made from MNIST *test* digits only, see ``digitreader.data.synthetic``):
   digits   4a  one digit photographed on paper              accuracy
@@ -57,16 +59,16 @@ def tesseract(image: np.ndarray, single: bool) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
 
-def _work(job: tuple[str, int, int, int, int, str | None, str]) -> list[dict]:
+def _work(job: tuple[str, int, int, int, int, str | None, str, str]) -> list[dict]:
     """Generate and read one chunk of a part (runs in a worker process)."""
-    part, start, count, seed, tess_limit, data_dir, model = job
+    part, start, count, seed, tess_limit, data_dir, model, line_model = job
     cv2.setNumThreads(1)
     from digitreader import Recognizer
     from digitreader.data import load_mnist
     from digitreader.data.synthetic import samples
     from digitreader.errors import NoDigitError
 
-    recognizer = Recognizer(model, threads=1)
+    recognizer = Recognizer(model, threads=1, line_model=None if line_model == "none" else line_model)
     alone = Recognizer(model, threads=1, line_model=None)
     mnist = load_mnist("test", data_dir)
     rows = []
@@ -129,6 +131,8 @@ def summarise(rows: list[dict]) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=1000, help="images per part")
+    ap.add_argument("--start", type=int, default=0, help="index of the first image of each part")
+    ap.add_argument("--parts", default=",".join(PARTS), help="comma-separated parts to read")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tesseract-count", type=int, default=300, help="images per part also read by Tesseract")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -136,16 +140,19 @@ def main() -> int:
     ap.add_argument("--no-sklearn", action="store_true")
     ap.add_argument("--out", default="runs/vision_accuracy.json")
     ap.add_argument("--model", default="default", help="digit model: 'default' (bundled) or an .onnx file")
+    ap.add_argument("--line-model", default="default", help="line reader: 'default' (bundled), an .onnx file or 'none'")
     args = ap.parse_args()
     tess = shutil.which("tesseract") is not None
     if not tess:
         print("tesseract not found (apt-get install tesseract-ocr): Tesseract column skipped", file=sys.stderr)
-    limit = args.tesseract_count if tess else 0
+    limit = args.start + args.tesseract_count if tess else 0
+    parts = [p for p in PARTS if p in args.parts.split(",")]
+    end = args.start + args.count
     chunk = 50
     jobs = [
-        (p, s, min(chunk, args.count - s), args.seed, limit, args.data_dir, args.model)
-        for p in PARTS
-        for s in range(0, args.count, chunk)
+        (p, s, min(chunk, end - s), args.seed, limit, args.data_dir, args.model, args.line_model)
+        for p in parts
+        for s in range(args.start, end, chunk)
     ]
     t0 = time.perf_counter()
     rows: list[dict] = []
@@ -158,13 +165,15 @@ def main() -> int:
         rows += sklearn_rows(tess, args.model)
     seconds = time.perf_counter() - t0
     summary = summarise(rows)
-    per_image = {p: float(np.median([r["seconds"] for r in rows if r["part"] == p])) for p in PARTS}
+    per_image = {p: float(np.median([r["seconds"] for r in rows if r["part"] == p])) for p in parts}
     report = {
         "command": " ".join(sys.argv),
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
         "count": args.count,
         "seed": args.seed,
+        "start": args.start,
+        "line_model": args.line_model,
         "seconds": seconds,
         "median_seconds_per_image": per_image,
         "results": summary,
