@@ -59,7 +59,7 @@ def test_an_exported_line_reader_loads_back_into_torch_exactly(tmp_path) -> None
     torch.manual_seed(0)
     trained = LineNet()
     for m in trained.modules():  # statistics unlike the initial ones, so a wrong unfolding would show
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+        if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
             m.running_mean.uniform_(-0.5, 0.5)
             m.running_var.uniform_(0.5, 2.0)
             m.bias.data.uniform_(-0.3, 0.3)

@@ -162,7 +162,7 @@ def _train_mode(model: nn.Module, frozen_norms: bool) -> None:
     model.train()
     if frozen_norms:
         for m in model.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
                 m.eval()
 
 
@@ -206,7 +206,8 @@ def line_card(cfg: LineConfig, history: list[dict], params: int, onnx_path: Path
         "name": "line",
         "task": "CTC reading of groups of 1-4 handwritten digits; blank = class 10",
         "command": f"digitreader train-line --strips {cfg.strips} --epochs {cfg.epochs} --seed {cfg.seed}"
-        + (f" --lr {cfg.lr:g} --init {_init_name(cfg.init)}" if cfg.init else ""),
+        + (f" --lr {cfg.lr:g}" if cfg.lr != LineConfig.lr or cfg.init else "")
+        + (f" --init {_init_name(cfg.init)}" if cfg.init else ""),
         "config": {**asdict(cfg), "init": _init_name(cfg.init) if cfg.init else None},
         "params": params,
         **(_started_from(Path(cfg.init)) if cfg.init else {}),
