@@ -36,9 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     require_torch()
     from digitreader.training.line import LineConfig, train_line
-    from digitreader.vision.line_reader import bundled_line_model
 
-    init = str(bundled_line_model()) if args.init == "bundled" else args.init
     cfg = LineConfig(
         strips=args.strips,
         epochs=args.epochs,
@@ -47,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         data_dir=args.data_dir,
         out_dir=args.out,
-        init=init,
+        init=args.init,
     )
     summary = train_line(cfg, log=out.print)
     out.print(f"held-out exact-string accuracy {summary['held_out_accuracy']:.2%}; wrote {args.out}/line.onnx")

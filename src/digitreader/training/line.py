@@ -40,7 +40,15 @@ class LineConfig:
     out_dir: str = "runs/line"
     jobs: int = 2
     threads: int | None = None
-    init: str | None = None  # start from this line reader (.pt state dict or .onnx), e.g. the bundled one
+    init: str | None = None  # start from this line reader: a .pt state dict, an .onnx file, or "bundled"
+
+    def init_path(self) -> Path | None:
+        """The file of the reader to start from (``bundled``: the one that ships with the package)."""
+        if self.init == "bundled":
+            from digitreader.vision.line_reader import bundled_line_model
+
+            return bundled_line_model()
+        return Path(self.init) if self.init else None
 
     def held_out_count(self) -> int:
         """Strips held out for evaluation: ``held_out``, but at most a tenth of a small run."""
@@ -113,8 +121,9 @@ def train_line(cfg: LineConfig, log=print) -> dict:
     val_idx = np.arange(len(texts) - held, len(texts))
     model = LineNet()
     start_acc = None
-    if cfg.init:
-        load_weights(model, cfg.init)
+    init = cfg.init_path()
+    if init is not None:
+        load_weights(model, init)
         start_acc = evaluate(model, strips, widths, texts, val_idx)
         log(f"started from {cfg.init}: held-out exact {start_acc:.2%}")
     steps = cfg.epochs * len(_buckets(widths, train_idx, cfg.batch_size))
@@ -123,7 +132,7 @@ def train_line(cfg: LineConfig, log=print) -> dict:
     ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
     history = []
     for epoch in range(cfg.epochs):
-        _train_mode(model, frozen_norms=cfg.init is not None)
+        _train_mode(model, frozen_norms=init is not None)
         t = time.perf_counter()
         losses = []
         for b in _buckets(widths, rng.permutation(train_idx), cfg.batch_size):
@@ -190,7 +199,7 @@ def load_weights(model: nn.Module, path: str | Path) -> None:
         norm = f"head.{int(name.split('.')[1]) + 1}."
         weight, bias = folded[2 * k], folded[2 * k + 1]
         new[name] = weight
-        eps = next(m.eps for n, m in model.named_modules() if f"{n}." == norm)
+        eps = model.get_submodule(norm[:-1]).eps
         new[norm + "weight"], new[norm + "bias"] = torch.ones_like(bias), bias
         new[norm + "running_mean"], new[norm + "running_var"] = torch.zeros_like(bias), torch.full_like(bias, 1 - eps)
     wanted = [n for n in state if not n.endswith("num_batches_tracked")]
@@ -202,15 +211,16 @@ def load_weights(model: nn.Module, path: str | Path) -> None:
 
 def line_card(cfg: LineConfig, history: list[dict], params: int, onnx_path: Path) -> dict:
     """The model card of a line reader: how to make it again, what it scored, which file it is."""
+    init = cfg.init_path()
     return {
         "name": "line",
         "task": "CTC reading of groups of 1-4 handwritten digits; blank = class 10",
         "command": f"digitreader train-line --strips {cfg.strips} --epochs {cfg.epochs} --seed {cfg.seed}"
         + (f" --lr {cfg.lr:g}" if cfg.lr != LineConfig.lr or cfg.init else "")
-        + (f" --init {_init_name(cfg.init)}" if cfg.init else ""),
-        "config": {**asdict(cfg), "init": _init_name(cfg.init) if cfg.init else None},
+        + (f" --init {cfg.init}" if cfg.init else ""),
+        "config": asdict(cfg),
         "params": params,
-        **(_started_from(Path(cfg.init)) if cfg.init else {}),
+        **(_started_from(init) if init is not None else {}),
         "held_out_accuracy": history[-1]["held_out_accuracy"] if history else None,
         "held_out": f"the last {cfg.held_out_count()} strips (exact string, best-path decoding)",
         "history": history,
@@ -226,13 +236,6 @@ def _started_from(init: Path) -> dict:
     if card.is_file():
         found["init_card"] = json.loads(card.read_text())
     return found
-
-
-def _init_name(init: str) -> str:
-    """'bundled' for the line reader that ships with the package, else the path given."""
-    from digitreader.vision.line_reader import bundled_line_model
-
-    return "bundled" if Path(init).resolve() == bundled_line_model().resolve() else init
 
 
 def export_line(model: nn.Module, path: Path) -> Path:
