@@ -68,17 +68,14 @@ def _log_probs(recognizer, x: np.ndarray) -> np.ndarray:
     return np.log(np.clip(recognizer.classify(x), 1e-12, 1.0))
 
 
-def _line_scores(recognizer, x: np.ndarray) -> np.ndarray:
-    """The line reader's log-probability [N, 10] of each digit, reading each input as a strip (as predict does)."""
-    from digitreader.vision.line_reader import DIGITS, scores
+def _line_log_probs(recognizer, x: np.ndarray) -> list[np.ndarray]:
+    """The line reader's CTC log-probabilities of each input, read as a strip (as predict does)."""
     from digitreader.vision.strip import group_strip
 
-    table = np.zeros((len(x), 10))
+    found: list[np.ndarray] = []
     for i in range(0, len(x), 256):
-        strips = [group_strip(a) for a in x[i : i + 256]]
-        for k, lp in enumerate(recognizer.line_reader.log_probs(strips)):
-            table[i + k] = scores(lp, DIGITS)
-    return table
+        found += recognizer.line_reader.log_probs([group_strip(a) for a in x[i : i + 256]])
+    return found
 
 
 def _pen_table(images: np.ndarray, labels: np.ndarray, recognizer, pristine_right: np.ndarray) -> list[str]:
@@ -107,7 +104,7 @@ def main() -> int:
 
     from digitreader import Recognizer
     from digitreader.data import load_mnist
-    from digitreader.vision.line_reader import DOUBT, SECOND_OPINION
+    from digitreader.vision.line_reader import DIGITS, SECOND_OPINION, scores, second_opinion
 
     t0 = time.perf_counter()
     jobs = [(p, s, min(50, args.count - s), args.seed, args.data_dir) for p in PARTS for s in range(0, args.count, 50)]
@@ -133,10 +130,10 @@ def main() -> int:
         x = np.asarray(got[part][0], np.float32)
         y, kinds, src = (np.asarray(c) for c in got[part][1:])
         lp = _log_probs(base, x)
-        line = _line_scores(base, x)
-        doubted = (lp.max(1) < np.log(DOUBT))[:, None]
-        pipeline, own = lp.argmax(1), line.argmax(1)
-        with_line = (lp + np.where(doubted, SECOND_OPINION * line, 0.0)).argmax(1)
+        line = _line_log_probs(base, x)
+        pipeline = lp.argmax(1)
+        own = np.array([scores(a, DIGITS).argmax() for a in line])
+        with_line = np.array([second_opinion(p, a).argmax() for p, a in zip(np.exp(lp), line, strict=True)])
         extra = []
         for _, r in others:
             olp = _log_probs(r, x)
