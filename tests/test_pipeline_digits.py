@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitreader.data.groups import digit_sample
-from digitreader.training.digit_data import cached_digits
+from digitreader.data.groups import digit_sample, piece_sample
+from digitreader.data.synthetic import number_layers, number_strokes
+from digitreader.training.digit_data import cached_digits, cached_pieces
 
 
 def test_pipeline_digits_are_reproducible_mnist_style_and_readable(mnist_path, tmp_path, recognizer) -> None:
@@ -29,3 +30,44 @@ def test_digit_sample_uses_the_given_training_digits(mnist_test) -> None:
     for seed in range(5):
         digit, label = digit_sample(one, np.full(len(one), 7), np.random.default_rng(seed))
         assert label == 7 and digit.shape == (28, 28) and digit.min() >= 0.0 and digit.max() <= 1.0
+
+
+def test_touching_pieces_are_cut_as_read_cuts_them_and_keep_their_labels(mnist_path, tmp_path, recognizer) -> None:
+    x, y = cached_pieces(tmp_path / "p.npz", 40, 5, str(mnist_path), jobs=1)
+    # Up to two pieces per pair; a pair that no candidate cut separates gives none.
+    assert 40 <= len(x) <= 80 and x.shape[1:] == (28, 28) and x.dtype == np.uint8 and len(y) == len(x)
+    again, again_y = cached_pieces(tmp_path / "again.npz", 40, 5, str(mnist_path), jobs=1)
+    assert np.array_equal(x, again) and np.array_equal(y, again_y)
+    # A piece is a digit with a neighbour's stray strokes: the MNIST-trained model reads most of them.
+    assert (recognizer.classify(x.astype(np.float32) / 255).argmax(1) == y).mean() >= 0.75
+
+
+def test_piece_sample_labels_the_pieces_left_to_right(mnist_test) -> None:
+    images, labels = mnist_test
+    ones, zeros = images[labels == 1][:1], images[labels == 0][:1]
+    pair = np.concatenate([zeros, ones])  # piece_sample draws two indices: the labels follow them
+    found = 0
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        pieces = piece_sample(pair, np.array([0, 1]), rng)
+        drawn = np.random.default_rng(seed).integers(2, size=2)
+        if pieces:
+            found += 1
+            assert [k for _, k in pieces] == drawn.tolist()
+            assert all(p.shape == (28, 28) and p.min() >= 0.0 and p.max() <= 1.0 for p, _ in pieces)
+    assert found >= 8
+
+
+def test_number_layers_make_up_the_number(mnist_test) -> None:
+    images, _ = mnist_test
+    for kind in ("apart", "touching"):
+        strokes, layers = number_layers(list(images[:3]), np.random.default_rng(4), kind, 40)
+        assert np.array_equal(strokes, number_strokes(list(images[:3]), np.random.default_rng(4), kind, 40))
+        assert len(layers) == 3 and all(layer.shape == strokes.shape for layer in layers)
+        together = 1.0 - np.prod([1.0 - layer for layer in layers], axis=0)
+        assert (together <= strokes + 1e-6).all()  # the number is its digits, plus any joining stroke
+        if kind == "apart":
+            assert np.allclose(together, strokes, atol=1e-6)
+        # Each digit lies left of the next.
+        centres = [np.average(np.arange(strokes.shape[1]), weights=layer.sum(0)) for layer in layers]
+        assert centres == sorted(centres)

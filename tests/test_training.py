@@ -169,3 +169,55 @@ def test_fine_tuning_starts_from_given_weights_and_adds_pipeline_digits(referenc
     added = trainer.x_train[300:, 0]
     assert float(added[:, :2].max()) == 0.0 and float(added[:, 10:18, 10:18].mean()) > 0.1
     assert set(trainer.y_train[300:].tolist()) <= set(range(10))
+
+
+def test_fine_tuning_from_the_bundled_onnx_model_starts_where_it_is(mnist_path: Path, tmp_path: Path) -> None:
+    """--init bundled loads the exported model (folded norms) exactly; its norms stay frozen while training."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from onnx import numpy_helper
+
+    from digitreader.engine import resolve_model
+    from digitreader.training.train import TrainConfig, Trainer
+
+    cfg = TrainConfig(
+        model="sharp",
+        epochs=1,
+        lr=0.0,
+        limit_train=256,
+        limit_test=200,
+        data_dir=str(mnist_path),
+        out_dir=str(tmp_path / "fine"),
+        init="bundled",
+        threads=1,
+    )
+    trainer = Trainer(cfg, show_progress=False)
+    path = resolve_model("default")
+    scale = next(numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer if t.name == "inv_temperature")
+    x = trainer.x_test[:64].contiguous()
+    want = ort.InferenceSession(str(path)).run(None, {"image": x.numpy()})[0]
+
+    def logits() -> np.ndarray:
+        trainer.model.eval()
+        with torch.no_grad():
+            return trainer.model(x).numpy() * float(scale)
+
+    assert np.abs(logits() - want).max() < 1e-4
+    norms = {k: v.clone() for k, v in trainer.model.state_dict().items() if "running" in k}
+    trainer.run()  # one epoch at lr 0: only batch statistics could change anything
+    assert all(torch.equal(trainer.model.state_dict()[k], v) for k, v in norms.items())
+    assert np.abs(logits() - want).max() < 1e-4
+    with pytest.raises(ValueError, match="does not hold"):
+        Trainer(
+            TrainConfig(
+                model="swift",
+                epochs=1,
+                limit_train=10,
+                limit_test=10,
+                data_dir=str(mnist_path),
+                out_dir=str(tmp_path / "wrong"),
+                init="bundled",
+            ),
+            show_progress=False,
+        )

@@ -37,12 +37,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tiny", action="store_true", help="a seconds-long check run: 2,000 train / 1,000 test images")
     p.add_argument("--limit-train", type=int, help="use the first N training images")
     p.add_argument("--target-acc", type=float, help="stop as soon as test accuracy reaches this (0-1)")
-    p.add_argument("--init", metavar="MODEL_PT", help="start from these weights (model.pt or last.pt): fine-tune")
+    p.add_argument(
+        "--init",
+        metavar="MODEL",
+        help="start from these weights: a run's model.pt or last.pt, an exported .onnx, or 'bundled': fine-tune",
+    )
     p.add_argument(
         "--pipeline-digits",
         type=int,
         metavar="N",
         help="add N MNIST training digits written, photographed and prepared by the pipeline (cached in --out)",
+    )
+    p.add_argument(
+        "--pipeline-pieces",
+        type=int,
+        metavar="N",
+        help="add the pieces of N touching pairs of MNIST training digits cut apart by the pipeline (cached in --out)",
     )
     p.add_argument("--jobs", type=int, default=2, help="processes that make the pipeline digits")
     p.add_argument("--device", default="auto", help="cpu, cuda, or auto (CUDA when present)")
@@ -66,6 +76,7 @@ def config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         out_dir=args.out or f"runs/{args.model}",
         init=args.init,
         pipeline_digits=args.pipeline_digits or 0,
+        pipeline_pieces=args.pipeline_pieces or 0,
         jobs=args.jobs,
     )
     for name in (

@@ -10,18 +10,22 @@ pipeline really hands it, artefacts included, and never sees an evaluation-set d
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from digitreader.data.render import InkStyle, digit_strokes, finish, ink_style, lay_ink, lighting, paper, tilt
-from digitreader.data.synthetic import number_strokes
+from digitreader.data.synthetic import number_layers, number_strokes
 from digitreader.errors import NoDigitError
 from digitreader.vision.blobs import Blob, components, merge_strokes
 from digitreader.vision.ink import InkMap, extract_ink
 from digitreader.vision.preprocess import digit_ink, main_digit, mnist_style
+from digitreader.vision.segment import CUTS, cut_pieces
+from digitreader.vision.split import cut_paths, piece_masks
 from digitreader.vision.strip import group_strip
 
 LENGTHS, LENGTH_P = (1, 2, 3, 4), (0.2, 0.45, 0.25, 0.1)
 KINDS, KIND_P = ("touching", "close", "apart"), (0.65, 0.25, 0.1)
+PIECE_SHARE = 0.85  # a training cut keeps at least this share of each digit's own ink on its side
 
 
 def group_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
@@ -53,26 +57,77 @@ def digit_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Generato
         ink = digit_strokes(images[k], height, rng, style.width)
         alpha = tilt(ink, rng.uniform(-10, 10), rng.uniform(-0.2, 0.2))
         try:
-            ink, labels_map, blobs = _photograph(alpha, style, height, rng)
+            ink, labels_map, blobs, _ = _photograph(alpha, style, height, rng)
             digit = main_digit(merge_strokes(blobs), ink.mask.shape)
             return mnist_style(digit_ink(ink, labels_map, digit)), int(labels[k])
         except NoDigitError:
             continue
 
 
+def piece_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> list[tuple[np.ndarray, int]]:
+    """Two touching MNIST training digits written, photographed and cut apart as ``read`` cuts them.
+
+    Of the candidate cuts (``vision.split``), the one that leaves most of each digit's own
+    ink on its side is taken, and its two pieces are prepared as ``read`` prepares them: what
+    the digit model sees of touching digits, stray strokes of the neighbour included, with
+    the digits' labels. Empty when no candidate keeps ``PIECE_SHARE`` of each digit whole.
+    """
+    k = rng.integers(len(images), size=2)
+    style = ink_style(rng)
+    height = int(rng.integers(20, 90))
+    alpha, layers = number_layers([images[i] for i in k], rng, "touching", height, style.width)
+    try:
+        ink, labels_map, blobs, (x, y) = _photograph(alpha, style, height, rng)
+    except NoDigitError:
+        return []
+    g = _whole(blobs)
+    crop = digit_ink(ink, labels_map, g)
+    owned = [_on_crop(layer, x, y, ink, g) for layer in layers]
+    best, best_share = None, PIECE_SHARE
+    for paths in cut_paths(crop, 2, CUTS):
+        masks = piece_masks(crop.shape, paths)
+        share = min(float(o[m].sum()) / max(float(o.sum()), 1e-6) for o, m in zip(owned, masks, strict=True))
+        if share >= best_share:
+            best, best_share = paths, share
+    if best is None:
+        return []
+    try:
+        pieces = cut_pieces(crop, best)
+    except NoDigitError:
+        return []
+    return [] if pieces is None else [(inp, int(labels[i])) for (_, inp), i in zip(pieces, k, strict=True)]
+
+
+def _on_crop(layer: np.ndarray, x: int, y: int, ink: InkMap, g: Blob) -> np.ndarray:
+    """A layer laid at (x, y) on the page, at the ink map's working resolution, cropped to ``g``'s box."""
+    page = np.zeros(ink.shape, np.float32)
+    page[y : y + layer.shape[0], x : x + layer.shape[1]] = layer
+    h, w = ink.mask.shape
+    if page.shape != (h, w):
+        page = cv2.resize(page, (w, h), interpolation=cv2.INTER_AREA)
+    return page[g.y : g.y + g.h, g.x : g.x + g.w]
+
+
 def _through_pipeline(alpha: np.ndarray, style: InkStyle, height: int, rng: np.random.Generator) -> np.ndarray:
     """Write the ink on paper, scan or photograph it, and find it again as ``read`` would: its ink crop."""
-    ink, labels, blobs = _photograph(alpha, style, height, rng)
+    ink, labels, blobs, _ = _photograph(alpha, style, height, rng)
+    return digit_ink(ink, labels, _whole(blobs))
+
+
+def _whole(blobs: list[Blob]) -> Blob:
     group = blobs[0]
     for b in blobs[1:]:
         group = group.union(b)
-    return digit_ink(ink, labels, group)
+    return group
 
 
 def _photograph(
     alpha: np.ndarray, style: InkStyle, height: int, rng: np.random.Generator
-) -> tuple[InkMap, np.ndarray, list[Blob]]:
-    """Write the ink on paper, scan or photograph it, and find its ink again: the ink map, its labels and blobs."""
+) -> tuple[InkMap, np.ndarray, list[Blob], tuple[int, int]]:
+    """Write the ink on paper, scan or photograph it, and find its ink again.
+
+    Returns the ink map, its labels and blobs, and where the ink's corner lies on the page (x, y).
+    """
     m = [round(rng.uniform(0.2, 0.8) * height) for _ in range(4)]
     h, w = alpha.shape[0] + m[0] + m[1], alpha.shape[1] + m[2] + m[3]
     page = paper(h, w, rng)
@@ -87,7 +142,7 @@ def _photograph(
     labels, blobs = components(ink.mask)
     if not blobs:
         raise NoDigitError()
-    return ink, labels, blobs
+    return ink, labels, blobs, (m[2], m[0])
 
 
 def group_batch(

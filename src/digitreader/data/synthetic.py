@@ -74,6 +74,13 @@ def number_strokes(
     digits28: list[np.ndarray], rng: np.random.Generator, kind: str, height: int, width: float = 1.0
 ) -> np.ndarray:
     """Ink coverage (float32) of a handwritten number: the digits in a row, ``apart``, ``close`` or ``touching``."""
+    return number_layers(digits28, rng, kind, height, width)[0]
+
+
+def number_layers(
+    digits28: list[np.ndarray], rng: np.random.Generator, kind: str, height: int, width: float = 1.0
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``number_strokes``, and each digit's own coverage on the same canvas (without joining strokes)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     patches = [
@@ -114,7 +121,13 @@ def number_strokes(
         region = canvas[py - top : py - top + p.shape[0], px - left : px - left + p.shape[1]]
         region[:] = 1.0 - (1.0 - region) * (1.0 - p)
     rows, cols = np.flatnonzero(canvas.max(1) > 0.02), np.flatnonzero(canvas.max(0) > 0.02)
-    return canvas[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    crop = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    layers = []
+    for p, px, py in placed:
+        layer = np.zeros_like(canvas)
+        layer[py - top : py - top + p.shape[0], px - left : px - left + p.shape[1]] = p
+        layers.append(layer[crop])
+    return canvas[crop], layers
 
 
 def render_number(

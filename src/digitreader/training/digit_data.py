@@ -2,7 +2,9 @@
 
 Fine-tuning the digit model on them teaches it what ``predict`` and ``read`` really hand it
 from a photo or a scan (pen widths, blur, JPEG, the ink finder's cut) rather than only the
-clean MNIST scans; only training digits are used, never an evaluation-set digit.
+clean MNIST scans; the pieces of touching pairs cut apart as ``read`` cuts them show it a
+neighbour's stray strokes and a cut-off stroke. Only training digits are used, never an
+evaluation-set digit.
 """
 
 from __future__ import annotations
@@ -16,41 +18,60 @@ from digitreader.training.workers import map_chunks
 CHUNK = 500
 
 
-def _chunk(args: tuple[str | None, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _chunk(args: tuple[str, str | None, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
     import cv2
 
     from digitreader.data import load_mnist
-    from digitreader.data.groups import digit_sample
+    from digitreader.data.groups import digit_sample, piece_sample
 
     cv2.setNumThreads(1)  # one process per core: OpenCV's own threads would only contend
-    data_dir, seed, start, count = args
+    kind, data_dir, seed, start, count = args
     images, labels = load_mnist("train", data_dir, download=False)
-    made = [digit_sample(images, labels, np.random.default_rng([seed, i])) for i in range(start, start + count)]
+    made: list[tuple[np.ndarray, int]] = []
+    for i in range(start, start + count):
+        rng = np.random.default_rng([seed, i])
+        made += [digit_sample(images, labels, rng)] if kind == "digits" else piece_sample(images, labels, rng)
+    if not made:
+        return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
     x = np.stack([np.round(d * 255) for d, _ in made]).astype(np.uint8)
     return x, np.array([k for _, k in made], np.int64)
 
 
-def make_digits(count: int, seed: int, data_dir: str | None, jobs: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """Digits ``0 .. count - 1`` as uint8 [n, 28, 28] (MNIST-style) and their labels; digit i depends on (seed, i)."""
-    tasks = [(data_dir, seed, s, min(CHUNK, count - s)) for s in range(0, count, CHUNK)]
+def make_digits(
+    count: int, seed: int, data_dir: str | None, jobs: int = 2, kind: str = "digits"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Digits ``0 .. count - 1`` as uint8 [n, 28, 28] (MNIST-style) and their labels; digit i depends on (seed, i).
+
+    ``kind="pieces"``: the pieces of ``count`` touching pairs instead (``data.groups.piece_sample``;
+    up to two per pair, none when no candidate cut separates the pair).
+    """
+    tasks = [(kind, data_dir, seed, s, min(CHUNK, count - s)) for s in range(0, count, CHUNK)]
     parts = list(map_chunks(_chunk, tasks, jobs))
     if not parts:
         return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def cached_digits(
+def cached_pieces(
     path: Path, count: int, seed: int, data_dir: str | None, jobs: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
+    """``make_digits(kind="pieces")``, cached as ``cached_digits`` caches."""
+    return cached_digits(path, count, seed, data_dir, jobs, kind="pieces")
+
+
+def cached_digits(
+    path: Path, count: int, seed: int, data_dir: str | None, jobs: int = 2, kind: str = "digits"
 ) -> tuple[np.ndarray, np.ndarray]:
     """``make_digits``, saved to (and loaded again from) ``path`` (.npz)."""
     path = Path(path)
     if path.is_file():
         z = np.load(path)
-        if len(z["y"]) == count and int(z["seed"]) == seed:
+        made = {k: str(z[k]) for k in ("count", "seed", "kind") if k in z.files}
+        if made == {"count": str(count), "seed": str(seed), "kind": kind}:
             return z["x"], z["y"]
-    x, y = make_digits(count, seed, data_dir, jobs)
+    x, y = make_digits(count, seed, data_dir, jobs, kind)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, x=x, y=y, seed=seed)
+    np.savez_compressed(tmp, x=x, y=y, seed=seed, count=count, kind=kind)
     tmp.replace(path)
     return x, y

@@ -24,6 +24,7 @@ from torch import nn
 
 from digitreader.models.line import BLANK, LineNet
 from digitreader.training.line_data import cached_strips
+from digitreader.training.onnx_weights import load_onnx_weights, train_mode
 from digitreader.vision.line_reader import greedy
 
 
@@ -132,7 +133,7 @@ def train_line(cfg: LineConfig, log=print) -> dict:
     ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
     history = []
     for epoch in range(cfg.epochs):
-        _train_mode(model, frozen_norms=init is not None)
+        train_mode(model, frozen_norms=init is not None)
         t = time.perf_counter()
         losses = []
         for b in _buckets(widths, rng.permutation(train_idx), cfg.batch_size):
@@ -166,47 +167,14 @@ def train_line(cfg: LineConfig, log=print) -> dict:
     return summary
 
 
-def _train_mode(model: nn.Module, frozen_norms: bool) -> None:
-    """Training mode; a fine-tuned model keeps its batch-norm statistics (the ones it was trained with)."""
-    model.train()
-    if frozen_norms:
-        for m in model.modules():
-            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-                m.eval()
-
-
 def load_weights(model: nn.Module, path: str | Path) -> None:
-    """Load a line reader's weights from a run's ``line.pt`` or from an exported ``.onnx``.
-
-    The exporter folds each batch norm that follows a 1-D convolution into it (a weight and
-    a bias); such a norm is loaded as the identity with the folded bias, so the network
-    computes exactly what the ONNX file does (in eval mode, in which fine-tuning keeps it).
-    """
+    """Load a line reader's weights from a run's ``line.pt`` or from an exported ``.onnx``
+    (its folded batch norms as in ``training.onnx_weights``)."""
     path = Path(path)
-    if path.suffix != ".onnx":
+    if path.suffix == ".onnx":
+        load_onnx_weights(model, path)
+    else:
         model.load_state_dict(torch.load(path, map_location="cpu"))
-        return
-    from onnx import numpy_helper
-
-    weights = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in onnx.load(path).graph.initializer}
-    state = model.state_dict()
-    folded = [w for name, w in weights.items() if name not in state]  # [weight, bias] per folded conv, in order
-    convs = [name for name in state if name.startswith("head.") and state[name].dim() == 3 and name not in weights]
-    if len(folded) != 2 * len(convs):
-        raise ValueError(f"{path} does not hold this line reader's weights")
-    new = {name: w for name, w in weights.items() if name in state}
-    for k, name in enumerate(convs):
-        norm = f"head.{int(name.split('.')[1]) + 1}."
-        weight, bias = folded[2 * k], folded[2 * k + 1]
-        new[name] = weight
-        eps = model.get_submodule(norm[:-1]).eps
-        new[norm + "weight"], new[norm + "bias"] = torch.ones_like(bias), bias
-        new[norm + "running_mean"], new[norm + "running_var"] = torch.zeros_like(bias), torch.full_like(bias, 1 - eps)
-    wanted = [n for n in state if not n.endswith("num_batches_tracked")]
-    wrong = [n for n in wanted if n not in new or new[n].shape != state[n].shape]
-    if wrong:
-        raise ValueError(f"{path} does not hold this line reader's weights ({', '.join(wrong)})")
-    model.load_state_dict(new, strict=False)
 
 
 def line_card(cfg: LineConfig, history: list[dict], params: int, onnx_path: Path) -> dict:

@@ -23,9 +23,11 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from digitreader.data import load_mnist
+from digitreader.engine import resolve_model
 from digitreader.models import count_params, create_model
 from digitreader.training import checkpoint
 from digitreader.training.augment import AugmentConfig, augment
+from digitreader.training.onnx_weights import load_onnx_weights, train_mode
 from digitreader.training.progress import EpochProgress
 
 
@@ -48,8 +50,9 @@ class TrainConfig:
     target_acc: float | None = None  # stop once test accuracy reaches this (speed runs)
     device: str = "auto"
     threads: int | None = None
-    init: str | None = None  # start from these weights (a model.pt or last.pt): fine-tuning
+    init: str | None = None  # start from these weights (model.pt, last.pt, an exported .onnx or "bundled"): fine-tune
     pipeline_digits: int = 0  # add this many training digits photographed and prepared by the pipeline
+    pipeline_pieces: int = 0  # ... and the pieces of this many touching pairs cut apart by the pipeline
     pipeline_seed: int = 1
     jobs: int = 2  # processes that make the pipeline digits
 
@@ -113,12 +116,13 @@ class Trainer:
         self.device = pick_device(cfg.device)
         torch.manual_seed(cfg.seed)
         self.x_train, self.y_train = self._load("train", cfg.limit_train)
-        if cfg.pipeline_digits:
+        if cfg.pipeline_digits or cfg.pipeline_pieces:
             self._add_pipeline_digits()
         self.x_test, self.y_test = self._load("test", cfg.limit_test)
         self.model = create_model(cfg.model)
+        self.frozen_norms = False
         if cfg.init:
-            self.model.load_state_dict(load_trained(cfg.init).state_dict())
+            self._load_init(cfg.init)
         self.model = self.model.to(self.device, memory_format=torch.channels_last)
         self.ema = (
             AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
@@ -142,15 +146,30 @@ class Trainer:
             images, labels = images[:limit], labels[:limit]
         return as_tensor(images, self.device), torch.from_numpy(labels.astype(np.int64)).to(self.device)
 
+    def _load_init(self, init: str) -> None:
+        """Start from a run's weights, or from an exported model (its norms then stay frozen)."""
+        path = resolve_model("default") if init == "bundled" else Path(init)
+        if path.suffix == ".onnx":
+            load_onnx_weights(self.model, path, prefix="model.")  # the exporter's temperature wrapper
+            self.frozen_norms = True
+        else:
+            self.model.load_state_dict(load_trained(path).state_dict())
+
     def _add_pipeline_digits(self) -> None:
-        """Append MNIST training digits photographed and prepared by the pipeline (cached in the run folder)."""
-        from digitreader.training.digit_data import cached_digits
+        """Append MNIST training digits (and touching pairs' pieces) made by the pipeline, cached in the run folder."""
+        from digitreader.training.digit_data import cached_digits, cached_pieces
 
         cfg = self.cfg
-        name = f"pipeline-digits-{cfg.pipeline_digits}-{cfg.pipeline_seed}.npz"
-        x, y = cached_digits(self.out / name, cfg.pipeline_digits, cfg.pipeline_seed, cfg.data_dir, cfg.jobs)
-        self.x_train = torch.cat([self.x_train, as_tensor(x, self.device)])
-        self.y_train = torch.cat([self.y_train, torch.from_numpy(y).to(self.device)])
+        found = []
+        if cfg.pipeline_digits:
+            name = f"pipeline-digits-{cfg.pipeline_digits}-{cfg.pipeline_seed}.npz"
+            found.append(cached_digits(self.out / name, cfg.pipeline_digits, cfg.pipeline_seed, cfg.data_dir, cfg.jobs))
+        if cfg.pipeline_pieces:
+            name = f"pipeline-pieces-{cfg.pipeline_pieces}-{cfg.pipeline_seed}.npz"
+            found.append(cached_pieces(self.out / name, cfg.pipeline_pieces, cfg.pipeline_seed, cfg.data_dir, cfg.jobs))
+        for x, y in found:
+            self.x_train = torch.cat([self.x_train, as_tensor(x, self.device)])
+            self.y_train = torch.cat([self.y_train, torch.from_numpy(y).to(self.device)])
 
     @property
     def eval_model(self) -> nn.Module:
@@ -191,7 +210,7 @@ class Trainer:
         cfg, model = self.cfg, self.model
         gen = torch.Generator(device=self.device).manual_seed(cfg.seed * 100_003 + epoch)
         order = torch.randperm(len(self.x_train), generator=gen, device=self.device)
-        model.train()
+        train_mode(model, self.frozen_norms)
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.long)
         for step in range(self.steps_per_epoch):

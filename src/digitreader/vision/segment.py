@@ -254,22 +254,34 @@ def _wide_prior(g: Blob) -> float:
 
 def _cuts(crop: np.ndarray, g: Blob, parts: int, cuts: int) -> list[_Option]:
     options = []
-    total = float(crop.sum())
     for paths in cut_paths(crop, parts, cuts):
-        boxes, inputs, prior = [], [], -CUT_PENALTY * (parts - 1)
-        for keep in piece_masks(crop.shape, paths):
-            piece = np.where(keep, crop, 0.0)
-            if float(piece.sum()) < 0.1 * total:
-                break  # a sliver: not a digit
-            rows, cols = np.flatnonzero(piece.max(1) > 0.05), np.flatnonzero(piece.max(0) > 0.05)
-            x0, x1, y0, y1 = cols[0], cols[-1] + 1, rows[0], rows[-1] + 1
-            if (x1 - x0) < 0.15 * g.h or (y1 - y0) < 0.5 * g.h:
+        pieces = cut_pieces(crop, paths)
+        if pieces is None:
+            continue
+        prior = -CUT_PENALTY * (parts - 1)
+        for _, _, w, h in (box for box, _ in pieces):
+            if w < 0.15 * g.h or h < 0.5 * g.h:
                 prior -= BAD_PIECE_PENALTY
-            boxes.append((g.x + int(x0), g.y + int(y0), int(x1 - x0), int(y1 - y0)))
-            inputs.append(mnist_style(piece[y0:y1, x0:x1]))
-        else:
-            options.append(_Option(boxes, inputs, prior))
+        boxes = [(g.x + x, g.y + y, w, h) for (x, y, w, h), _ in pieces]
+        options.append(_Option(boxes, [inp for _, inp in pieces], prior))
     return options
+
+
+def cut_pieces(crop: np.ndarray, paths: list[np.ndarray]) -> list[tuple[tuple[int, int, int, int], np.ndarray]] | None:
+    """The pieces of ``crop`` between the cut ``paths``: each one's box in the crop and its 28x28 input.
+
+    None when a piece is a sliver (under a tenth of the ink): no digit.
+    """
+    total = float(crop.sum())
+    found = []
+    for keep in piece_masks(crop.shape, paths):
+        piece = np.where(keep, crop, 0.0)
+        if float(piece.sum()) < 0.1 * total:
+            return None
+        rows, cols = np.flatnonzero(piece.max(1) > 0.05), np.flatnonzero(piece.max(0) > 0.05)
+        x0, x1, y0, y1 = int(cols[0]), int(cols[-1]) + 1, int(rows[0]), int(rows[-1]) + 1
+        found.append(((x0, y0, x1 - x0, y1 - y0), mnist_style(piece[y0:y1, x0:x1])))
+    return found
 
 
 def _choose(slots: list[_Slot], classify: Classify | None) -> list[_Option]:
