@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -221,3 +222,27 @@ def test_fine_tuning_from_the_bundled_onnx_model_starts_where_it_is(mnist_path: 
             ),
             show_progress=False,
         )
+
+
+def test_a_model_fine_tuned_from_the_bundled_one_names_it_in_its_card(mnist_path: Path, tmp_path: Path) -> None:
+    from digitreader.engine import resolve_model
+    from digitreader.training.pipeline import train_and_export
+    from digitreader.training.train import TrainConfig
+
+    cfg = TrainConfig(
+        model="sharp",
+        epochs=1,
+        lr=0.001,
+        limit_train=256,
+        limit_test=200,
+        data_dir=str(mnist_path),
+        out_dir=str(tmp_path / "fine"),
+        init="bundled",
+        threads=1,
+    )
+    run = train_and_export(cfg, show_progress=False, command="digitreader train --init bundled")
+    card = json.loads(run.onnx_path.with_suffix(".json").read_text())
+    bundled = resolve_model("default")
+    assert card["init_sha256"] == hashlib.sha256(bundled.read_bytes()).hexdigest()
+    assert card["init_card"]["sha256"] == card["init_sha256"]  # the bundled card, carried along
+    assert card["recipe"]["init"] == "bundled"

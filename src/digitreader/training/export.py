@@ -66,6 +66,15 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def started_from(init: Path) -> dict[str, Any]:
+    """What a fine-tuned model started from: the file's sha256 and, when it sits beside it, its card."""
+    found: dict[str, Any] = {"init_sha256": sha256(init)}
+    card = init.with_suffix(".json")
+    if card.is_file():
+        found["init_card"] = json.loads(card.read_text())
+    return found
+
+
 def write_card(
     onnx_path: Path,
     model: nn.Module,

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from digitreader.models.line import BLANK, LineNet
+from digitreader.training.export import started_from
 from digitreader.training.line_data import cached_strips
 from digitreader.training.onnx_weights import load_onnx_weights, train_mode
 from digitreader.vision.line_reader import greedy
@@ -188,22 +189,13 @@ def line_card(cfg: LineConfig, history: list[dict], params: int, onnx_path: Path
         + (f" --init {cfg.init}" if cfg.init else ""),
         "config": asdict(cfg),
         "params": params,
-        **(_started_from(init) if init is not None else {}),
+        **(started_from(init) if init is not None else {}),
         "held_out_accuracy": history[-1]["held_out_accuracy"] if history else None,
         "held_out": f"the last {cfg.held_out_count()} strips (exact string, best-path decoding)",
         "history": history,
         "sha256": hashlib.sha256(Path(onnx_path).read_bytes()).hexdigest(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
-
-
-def _started_from(init: Path) -> dict:
-    """What a fine-tuned reader started from: the file's sha256 and, when it sits beside it, its card."""
-    found = {"init_sha256": hashlib.sha256(init.read_bytes()).hexdigest()}
-    card = init.with_suffix(".json")
-    if card.is_file():
-        found["init_card"] = json.loads(card.read_text())
-    return found
 
 
 def export_line(model: nn.Module, path: Path) -> Path:

@@ -123,6 +123,7 @@ def train_and_export(
             "epochs": len(result.history),
             "train_images": len(trainer.x_train),
             "device": str(trainer.device),
+            **(export.started_from(init) if (init := trainer.init_path()) is not None else {}),
         },
     )
     return ExportedRun(**vars(result), onnx_path=onnx_path, parity=summary["parity"])

@@ -121,8 +121,9 @@ class Trainer:
         self.x_test, self.y_test = self._load("test", cfg.limit_test)
         self.model = create_model(cfg.model)
         self.frozen_norms = False
-        if cfg.init:
-            self._load_init(cfg.init)
+        init = self.init_path()
+        if init is not None:
+            self._load_init(init)
         self.model = self.model.to(self.device, memory_format=torch.channels_last)
         self.ema = (
             AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
@@ -146,9 +147,13 @@ class Trainer:
             images, labels = images[:limit], labels[:limit]
         return as_tensor(images, self.device), torch.from_numpy(labels.astype(np.int64)).to(self.device)
 
-    def _load_init(self, init: str) -> None:
+    def init_path(self) -> Path | None:
+        """The weights the run starts from (``init``, with "bundled" resolved), or None."""
+        init = self.cfg.init
+        return None if not init else resolve_model("default") if init == "bundled" else Path(init)
+
+    def _load_init(self, path: Path) -> None:
         """Start from a run's weights, or from an exported model (its norms then stay frozen)."""
-        path = resolve_model("default") if init == "bundled" else Path(init)
         if path.suffix == ".onnx":
             load_onnx_weights(self.model, path, prefix="model.")  # the exporter's temperature wrapper
             self.frozen_norms = True
