@@ -246,6 +246,22 @@ def test_a_lone_mark_on_the_border_far_from_the_number_is_dropped() -> None:
     assert drop_edges(tight, (70, 80)) == tight
 
 
+def test_a_small_mark_on_a_line_of_its_own_is_dropped_but_a_lone_digit_line_is_kept(recognizer, digits) -> None:
+    """A nick in the sheet's edge above "46" was read as "1\n46"; a second line holding one digit is a line."""
+    images, labels = digits
+    number = write([images[i] for i in (3, 4, 5)], [30, 30])
+    page = np.full((number.shape[0] + 140, number.shape[1]), 245, np.uint8)
+    page[140:] = number
+    cv2.line(page, (number.shape[1] - 60, 40), (number.shape[1] - 57, 62), 40, 4)  # a mark 0.4 of a digit tall
+    expected = "".join(str(labels[i]) for i in (3, 4, 5))
+    assert read_number(page, recognizer.classify).text == expected
+    one = write([images[6]], [])
+    page[:, :] = 245
+    page[: one.shape[0], : one.shape[1]] = one
+    page[140:] = number
+    assert read_number(page, recognizer.classify).text == f"{labels[6]}\n{expected}"
+
+
 def test_the_grain_of_a_dark_table_is_not_read_as_digits(recognizer, mnist_test, monkeypatch) -> None:
     """Photos of the evaluation set (seed 0) where a grainy dark table surrounds the sheet: only the number is read."""
     import digitreader.vision.ink as ink_module

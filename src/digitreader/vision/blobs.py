@@ -24,6 +24,7 @@ SAME_OVERLAP = 0.15
 SAME_GAP = 0.45  # ... that lie at most this x the digit height apart, one above the other ...
 SAME_WIDTH = 1.5  # ... and that are together at most this x as wide as tall (a broad 0 in two strokes)
 PART_HEIGHT, PART_AREA = 0.8, 0.35  # a fragment: less tall than this x the digit height, or this x the other's area
+LONE_MARK = 0.7  # a line that is one group less tall than this x the digits of the tallest line is a stray mark
 ISOLATED = 1.5  # a group on the border further than this x the digit height from every other is not a digit
 DOT = 0.35  # a component smaller than this x the digit height each way is a dot: two do not make a digit
 FLUSH = 0.8  # a component lying along the border for this fraction of its side is the sheet's edge, a table ...
@@ -336,11 +337,13 @@ def reading_order(groups: list[Blob]) -> list[Blob]:
     return _renumber(ordered)
 
 
-def drop_border_lines(groups: list[Blob], shape: tuple[int, int]) -> list[Blob]:
-    """Drop a line that is one group touching the image's border, when other lines hold digits.
+def drop_stray_lines(groups: list[Blob], shape: tuple[int, int]) -> list[Blob]:
+    """Drop a line that is one group touching the image's border, or one small mark, when other lines hold digits.
 
     In a photo the sliver of table between the sheet's edge and the frame, or a shadow's
-    edge, shows as one stroke against the border, alone beside the written lines.
+    edge, shows as one stroke against the border, alone beside the written lines; a nick in
+    the sheet's edge or a speck of dirt shows as one mark, much smaller than the digits
+    (``LONE_MARK``), on a line of its own.
     """
     lines: dict[int, list[Blob]] = {}
     for g in groups:
@@ -348,8 +351,14 @@ def drop_border_lines(groups: list[Blob], shape: tuple[int, int]) -> list[Blob]:
     if len(lines) < 2:
         return groups
 
-    def stray(line: list[Blob]) -> bool:
+    def on_border(line: list[Blob]) -> bool:
         return len(line) == 1 and touches_border(line[0], shape)
+
+    inner = [line for line in lines.values() if not on_border(line)]
+    digits = max((float(np.median([b.h for b in line])) for line in inner), default=0.0)
+
+    def stray(line: list[Blob]) -> bool:
+        return on_border(line) or (len(line) == 1 and len(inner) > 1 and line[0].h < LONE_MARK * digits)
 
     kept = [g for g in groups if not stray(lines[g.line])]
     return _renumber(kept) if kept else groups
