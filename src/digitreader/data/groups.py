@@ -26,6 +26,8 @@ from digitreader.vision.strip import group_strip
 LENGTHS, LENGTH_P = (1, 2, 3, 4), (0.2, 0.45, 0.25, 0.1)
 KINDS, KIND_P = ("touching", "close", "apart"), (0.65, 0.25, 0.1)
 PIECE_SHARE = 0.85  # a training cut keeps at least this share of each digit's own ink on its side
+WRONG_SHARE = 0.6  # a cut that leaves less than this of a digit on its side is wrong
+NOT_A_DIGIT = -1  # the label of what is no digit (a wrong cut's piece, two digits as one): any answer is wrong
 
 
 def group_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
@@ -83,19 +85,47 @@ def piece_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Generato
     g = _whole(blobs)
     crop = digit_ink(ink, labels_map, g)
     owned = [_on_crop(layer, x, y, ink, g) for layer in layers]
-    best, best_share = None, PIECE_SHARE
+    best, best_share, wrong = None, PIECE_SHARE, None
     for paths in cut_paths(crop, 2, CUTS):
         masks = piece_masks(crop.shape, paths)
         share = min(float(o[m].sum()) / max(float(o.sum()), 1e-6) for o, m in zip(owned, masks, strict=True))
         if share >= best_share:
             best, best_share = paths, share
+        elif share < WRONG_SHARE and wrong is None:
+            wrong = paths  # the cheapest wrong cut: the one ``read`` is most tempted by
     if best is None:
         return []
     try:
         pieces = cut_pieces(crop, best)
+        if pieces is None:
+            return []
+        found = [(inp, int(labels[i])) for (_, inp), i in zip(pieces, k, strict=True)]
+        found.append((mnist_style(crop), NOT_A_DIGIT))  # the pair read as one digit
+        bad = cut_pieces(crop, wrong) if wrong is not None else None
     except NoDigitError:
         return []
-    return [] if pieces is None else [(inp, int(labels[i])) for (_, inp), i in zip(pieces, k, strict=True)]
+    return found + [(inp, NOT_A_DIGIT) for _, inp in bad or []]
+
+
+def overcut_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> list[tuple[np.ndarray, int]]:
+    """One MNIST training digit, written, photographed and found as ``read`` finds it, and cut in two.
+
+    The digit whole (with its label) and the two pieces of its cheapest cut, which ``read``
+    also weighs and which are no digit (``NOT_A_DIGIT``): a broad 0 is not "10" or "60".
+    """
+    k = int(rng.integers(len(images)))
+    style = ink_style(rng)
+    height = int(rng.integers(20, 90))
+    alpha = tilt(digit_strokes(images[k], height, rng, style.width), rng.uniform(-8, 8), rng.uniform(-0.15, 0.15))
+    try:
+        ink, labels_map, blobs, _ = _photograph(alpha, style, height, rng)
+        crop = digit_ink(ink, labels_map, _whole(blobs))
+        found = [(mnist_style(crop), int(labels[k]))]
+        cuts = cut_paths(crop, 2, 1)
+        bad = cut_pieces(crop, cuts[0]) if cuts else None
+    except NoDigitError:
+        return []
+    return found + [(inp, NOT_A_DIGIT) for _, inp in bad or []]
 
 
 def _on_crop(layer: np.ndarray, x: int, y: int, ink: InkMap, g: Blob) -> np.ndarray:

@@ -22,7 +22,7 @@ def _chunk(args: tuple[str, str | None, int, int, int]) -> tuple[np.ndarray, np.
     import cv2
 
     from digitreader.data import load_mnist
-    from digitreader.data.groups import digit_sample, piece_sample
+    from digitreader.data.groups import digit_sample, overcut_sample, piece_sample
 
     cv2.setNumThreads(1)  # one process per core: OpenCV's own threads would only contend
     kind, data_dir, seed, start, count = args
@@ -30,7 +30,10 @@ def _chunk(args: tuple[str, str | None, int, int, int]) -> tuple[np.ndarray, np.
     made: list[tuple[np.ndarray, int]] = []
     for i in range(start, start + count):
         rng = np.random.default_rng([seed, i])
-        made += [digit_sample(images, labels, rng)] if kind == "digits" else piece_sample(images, labels, rng)
+        if kind == "digits":
+            made.append(digit_sample(images, labels, rng))
+        else:
+            made += piece_sample(images, labels, rng) + overcut_sample(images, labels, rng)
     if not made:
         return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
     x = np.stack([np.round(d * 255) for d, _ in made]).astype(np.uint8)

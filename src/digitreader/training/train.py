@@ -106,6 +106,18 @@ def _optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {cfg.optimizer!r}")
 
 
+NON_DIGIT_WEIGHT = 0.5
+
+
+def _loss(logits: torch.Tensor, labels: torch.Tensor, smoothing: float) -> torch.Tensor:
+    """Cross-entropy; for a non-digit (label -1, ``data.groups.NOT_A_DIGIT``) the cross-entropy to the
+    uniform distribution, weighted ``NON_DIGIT_WEIGHT``: it teaches the model to be unsure of it."""
+    digit = labels >= 0
+    ce = F.cross_entropy(logits, labels.clamp(min=0), label_smoothing=smoothing, reduction="none")
+    uniform = -F.log_softmax(logits, dim=1).mean(dim=1)
+    return torch.where(digit, ce, NON_DIGIT_WEIGHT * uniform).mean()
+
+
 class Trainer:
     """Holds the model, optimiser, data and history of one run."""
 
@@ -223,7 +235,7 @@ class Trainer:
             xb = augment(self.x_train[idx], cfg.augment, gen)
             yb = self.y_train[idx]
             logits = model(xb)
-            loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
+            loss = _loss(logits, yb, cfg.label_smoothing)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -231,7 +243,7 @@ class Trainer:
             if self.ema is not None:
                 self.ema.update_parameters(model)
             loss_sum += loss.detach() * len(idx)
-            correct += (logits.argmax(1) == yb).sum()
+            correct += (logits.argmax(1) == yb).sum()  # a non-digit (label -1) never counts as right
             progress.advance(len(idx), loss=float(loss.detach()) if step % 20 == 0 else None)
         n = len(self.x_train)
         return float(loss_sum) / n, float(correct) / n
