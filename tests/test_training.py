@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -172,6 +173,23 @@ def test_fine_tuning_starts_from_given_weights_and_adds_pipeline_digits(referenc
     assert set(trainer.y_train[300:].tolist()) <= set(range(10))
 
 
+def _from_bundled(mnist_path: Path, out: Path, lr: float):  # type: ignore[no-untyped-def]
+    """A one-epoch fine-tuning of the bundled model on 256 MNIST images."""
+    from digitreader.training.train import TrainConfig
+
+    return TrainConfig(
+        model="sharp",
+        epochs=1,
+        lr=lr,
+        limit_train=256,
+        limit_test=200,
+        data_dir=str(mnist_path),
+        out_dir=str(out),
+        init="bundled",
+        threads=1,
+    )
+
+
 def test_fine_tuning_from_the_bundled_onnx_model_starts_where_it_is(mnist_path: Path, tmp_path: Path) -> None:
     """--init bundled loads the exported model (folded norms) exactly; its norms stay frozen while training."""
     import numpy as np
@@ -180,19 +198,9 @@ def test_fine_tuning_from_the_bundled_onnx_model_starts_where_it_is(mnist_path: 
     from onnx import numpy_helper
 
     from digitreader.engine import resolve_model
-    from digitreader.training.train import TrainConfig, Trainer
+    from digitreader.training.train import Trainer
 
-    cfg = TrainConfig(
-        model="sharp",
-        epochs=1,
-        lr=0.0,
-        limit_train=256,
-        limit_test=200,
-        data_dir=str(mnist_path),
-        out_dir=str(tmp_path / "fine"),
-        init="bundled",
-        threads=1,
-    )
+    cfg = _from_bundled(mnist_path, tmp_path / "fine", lr=0.0)
     trainer = Trainer(cfg, show_progress=False)
     path = resolve_model("default")
     scale = next(numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer if t.name == "inv_temperature")
@@ -210,36 +218,14 @@ def test_fine_tuning_from_the_bundled_onnx_model_starts_where_it_is(mnist_path: 
     assert all(torch.equal(trainer.model.state_dict()[k], v) for k, v in norms.items())
     assert np.abs(logits() - want).max() < 1e-4
     with pytest.raises(ValueError, match="does not hold"):
-        Trainer(
-            TrainConfig(
-                model="swift",
-                epochs=1,
-                limit_train=10,
-                limit_test=10,
-                data_dir=str(mnist_path),
-                out_dir=str(tmp_path / "wrong"),
-                init="bundled",
-            ),
-            show_progress=False,
-        )
+        Trainer(replace(_from_bundled(mnist_path, tmp_path / "wrong", lr=0.0), model="swift"), show_progress=False)
 
 
 def test_a_model_fine_tuned_from_the_bundled_one_names_it_in_its_card(mnist_path: Path, tmp_path: Path) -> None:
     from digitreader.engine import resolve_model
     from digitreader.training.pipeline import train_and_export
-    from digitreader.training.train import TrainConfig
 
-    cfg = TrainConfig(
-        model="sharp",
-        epochs=1,
-        lr=0.001,
-        limit_train=256,
-        limit_test=200,
-        data_dir=str(mnist_path),
-        out_dir=str(tmp_path / "fine"),
-        init="bundled",
-        threads=1,
-    )
+    cfg = _from_bundled(mnist_path, tmp_path / "fine", lr=0.001)
     run = train_and_export(cfg, show_progress=False, command="digitreader train --init bundled")
     card = json.loads(run.onnx_path.with_suffix(".json").read_text())
     bundled = resolve_model("default")
