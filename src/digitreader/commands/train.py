@@ -52,7 +52,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--pipeline-pieces",
         type=int,
         metavar="N",
-        help="add the pieces of N touching pairs of MNIST training digits cut apart by the pipeline (cached in --out)",
+        help="add N touching pairs and N lone MNIST training digits cut apart as read cuts them, the wrong cuts "
+        "labelled as no digit (cached in --out)",
     )
     p.add_argument("--jobs", type=int, default=2, help="processes that make the pipeline digits")
     p.add_argument("--device", default="auto", help="cpu, cuda, or auto (CUDA when present)")

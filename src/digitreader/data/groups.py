@@ -72,7 +72,9 @@ def piece_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Generato
     Of the candidate cuts (``vision.split``), the one that leaves most of each digit's own
     ink on its side is taken, and its two pieces are prepared as ``read`` prepares them: what
     the digit model sees of touching digits, stray strokes of the neighbour included, with
-    the digits' labels. Empty when no candidate keeps ``PIECE_SHARE`` of each digit whole.
+    the digits' labels. Then what ``read`` also weighs and is no digit (``NOT_A_DIGIT``): the
+    pair read whole, and the two pieces of the cheapest wrong cut when there is one. Empty
+    when no candidate keeps ``PIECE_SHARE`` of each digit on its side.
     """
     k = rng.integers(len(images), size=2)
     style = ink_style(rng)

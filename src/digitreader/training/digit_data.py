@@ -3,8 +3,9 @@
 Fine-tuning the digit model on them teaches it what ``predict`` and ``read`` really hand it
 from a photo or a scan (pen widths, blur, JPEG, the ink finder's cut) rather than only the
 clean MNIST scans; the pieces of touching pairs cut apart as ``read`` cuts them show it a
-neighbour's stray strokes and a cut-off stroke. Only training digits are used, never an
-evaluation-set digit.
+neighbour's stray strokes and a cut-off stroke, and the wrong cuts (labelled
+``data.groups.NOT_A_DIGIT``) teach it to be unsure of what is no digit, so that it judges
+the cuts better. Only training digits are used, never an evaluation-set digit.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ def make_digits(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Digits ``0 .. count - 1`` as uint8 [n, 28, 28] (MNIST-style) and their labels; digit i depends on (seed, i).
 
-    ``kind="pieces"``: the pieces of ``count`` touching pairs instead (``data.groups.piece_sample``;
-    up to two per pair, none when no candidate cut separates the pair).
+    ``kind="pieces"``: for each i, a touching pair cut apart (``data.groups.piece_sample``) and a
+    lone digit cut in two (``overcut_sample``): their digits and what is no digit (label -1).
     """
     tasks = [(kind, data_dir, seed, s, min(CHUNK, count - s)) for s in range(0, count, CHUNK)]
     parts = list(map_chunks(_chunk, tasks, jobs))

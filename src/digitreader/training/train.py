@@ -52,7 +52,7 @@ class TrainConfig:
     threads: int | None = None
     init: str | None = None  # start from these weights (model.pt, last.pt, an exported .onnx or "bundled"): fine-tune
     pipeline_digits: int = 0  # add this many training digits photographed and prepared by the pipeline
-    pipeline_pieces: int = 0  # ... and the pieces of this many touching pairs cut apart by the pipeline
+    pipeline_pieces: int = 0  # ... and this many touching pairs and lone digits cut apart by the pipeline (and miscut)
     pipeline_seed: int = 1
     jobs: int = 2  # processes that make the pipeline digits
 
@@ -243,10 +243,11 @@ class Trainer:
             if self.ema is not None:
                 self.ema.update_parameters(model)
             loss_sum += loss.detach() * len(idx)
-            correct += (logits.argmax(1) == yb).sum()  # a non-digit (label -1) never counts as right
+            correct += (logits.argmax(1) == yb).sum()
             progress.advance(len(idx), loss=float(loss.detach()) if step % 20 == 0 else None)
         n = len(self.x_train)
-        return float(loss_sum) / n, float(correct) / n
+        digits = int((self.y_train >= 0).sum())  # what is no digit (label -1) is never right, and not counted
+        return float(loss_sum) / n, float(correct) / max(1, digits)
 
     def run(self) -> TrainResult:
         cfg = self.cfg
