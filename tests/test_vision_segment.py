@@ -224,6 +224,19 @@ def test_edges_are_measured_against_the_digits_not_against_other_edges() -> None
     assert drop_edges([four, eight, right, left], (768, 800)) == [four, eight]
 
 
+def test_the_dashes_of_a_ruled_line_do_not_make_a_digit_on_the_border_too_big() -> None:
+    """A pencil 2 joined to a dash at the frame's edge touches the border: it is as tall as the 6 beside it, not
+    "too big" against the dashes of the ruled lines around it (dev photo 1636, read as "6")."""
+    from digitreader.vision.blobs import Blob, drop_edges
+
+    six = Blob(437, 525, 107, 157, 5000, [1])
+    two = Blob(216, 584, 202, 184, 5000, [2])  # its box reaches the bottom of the 768-px frame
+    dashes = [Blob(68, 681, 22, 4, 60, [3]), Blob(133, 671, 25, 5, 80, [4]), Blob(163, 664, 40, 8, 200, [5])]
+    assert drop_edges([six, two, *dashes], (768, 1024)) == [six, two, *dashes]
+    table = Blob(0, 400, 1024, 368, 90000, [6])  # a band of table far taller than the digits is still dropped
+    assert table not in drop_edges([six, *dashes, table], (768, 1024))
+
+
 def test_two_dots_do_not_make_a_digit() -> None:
     """A colon (or two specks of dust) between digits stays two dots, each too small for a digit."""
     from digitreader.vision.blobs import Blob, merge_strokes, reading_order

@@ -274,9 +274,9 @@ def drop_edges(groups: list[Blob], shape: tuple[int, int]) -> list[Blob]:
     def edge(g: Blob) -> bool:
         return touches_border(g, shape)
 
-    # The digits' height, from the groups clear of the border when there are any (edges are no measure).
-    inner = [g.h for g in groups if not edge(g)]
-    typical = float(np.median(inner or [g.h for g in groups]))
+    # The digits' height, from the groups clear of the border when there are any (edges are no measure),
+    # and from the taller of them (the dashes of a ruled line are no measure either).
+    typical = typical_height([g for g in groups if not edge(g)] or groups)
 
     def isolated(g: Blob) -> bool:  # a mark on the border far from any other group: the table, a shadow
         return all(gap(g, o) > ISOLATED * typical for o in groups if o is not g)
