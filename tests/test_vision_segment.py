@@ -237,6 +237,24 @@ def test_the_dashes_of_a_ruled_line_do_not_make_a_digit_on_the_border_too_big() 
     assert table not in drop_edges([six, *dashes, table], (768, 1024))
 
 
+def test_a_tight_crop_over_a_broken_ruled_line_keeps_the_digit_at_the_frame(recognizer, digits) -> None:
+    """The last digit touches the frame and dashes of a rule lie below: the digits, not the dashes, say how tall a
+    digit is, so it is not dropped as too big (0 of 20 read right when the dashes set the height)."""
+    images, labels = digits
+    right = 0
+    for k in range(20):
+        idx = [3 * k, 3 * k + 1, 3 * k + 2]
+        page = write([images[i] for i in idx], [30, 30])
+        h, w = page.shape
+        for j in range(6):
+            x0 = 20 + j * (w - 40) // 6
+            cv2.line(page, (x0, h - 12), (x0 + 12, h - 12), 120, 2)
+        inked = np.flatnonzero((page < 128).any(0))
+        page = page[:, : inked[-1] - 5]  # cropped through the last digit
+        right += read_number(page, recognizer.classify).text == "".join(str(labels[i]) for i in idx)
+    assert right >= 16
+
+
 def test_two_dots_do_not_make_a_digit() -> None:
     """A colon (or two specks of dust) between digits stays two dots, each too small for a digit."""
     from digitreader.vision.blobs import Blob, merge_strokes, reading_order
