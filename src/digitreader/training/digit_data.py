@@ -17,6 +17,7 @@ import numpy as np
 from digitreader.training.workers import map_chunks
 
 CHUNK = 500
+VERSION = 2  # of what the samples hold (2: pieces with what is no digit); a cache of another version is remade
 
 
 def _chunk(args: tuple[str, str | None, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -70,12 +71,12 @@ def cached_digits(
     path = Path(path)
     if path.is_file():
         z = np.load(path)
-        made = {k: str(z[k]) for k in ("count", "seed", "kind") if k in z.files}
-        if made == {"count": str(count), "seed": str(seed), "kind": kind}:
+        made = {k: str(z[k]) for k in ("count", "seed", "kind", "version") if k in z.files}
+        if made == {"count": str(count), "seed": str(seed), "kind": kind, "version": str(VERSION)}:
             return z["x"], z["y"]
     x, y = make_digits(count, seed, data_dir, jobs, kind)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, x=x, y=y, seed=seed, count=count, kind=kind)
+    np.savez_compressed(tmp, x=x, y=y, seed=seed, count=count, kind=kind, version=VERSION)
     tmp.replace(path)
     return x, y
