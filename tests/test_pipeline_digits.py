@@ -6,7 +6,7 @@ import numpy as np
 
 from digitreader.data.groups import NOT_A_DIGIT, digit_sample, overcut_sample, piece_sample
 from digitreader.data.synthetic import number_layers, number_strokes
-from digitreader.training.digit_data import VERSION, cached_digits, cached_pieces
+from digitreader.training.digit_data import VERSION, cached_digits
 
 
 def test_pipeline_digits_are_reproducible_mnist_style_and_readable(mnist_path, tmp_path, recognizer) -> None:
@@ -33,14 +33,14 @@ def test_digit_sample_uses_the_given_training_digits(mnist_test) -> None:
 
 
 def test_cut_pieces_keep_their_labels_and_wrong_cuts_are_no_digit(mnist_path, tmp_path, recognizer) -> None:
-    x, y = cached_pieces(tmp_path / "p.npz", 40, 5, str(mnist_path), jobs=1)
+    x, y = cached_digits(tmp_path / "p.npz", 40, 5, str(mnist_path), jobs=1, kind="pieces")
     assert x.shape[1:] == (28, 28) and x.dtype == np.uint8 and len(y) == len(x)
-    again, again_y = cached_pieces(tmp_path / "again.npz", 40, 5, str(mnist_path), jobs=1)
+    again, again_y = cached_digits(tmp_path / "again.npz", 40, 5, str(mnist_path), jobs=1, kind="pieces")
     assert np.array_equal(x, again) and np.array_equal(y, again_y)
     # A cache written by another version of the samples is made again, not reused.
     z = dict(np.load(tmp_path / "p.npz"))
     np.savez_compressed(tmp_path / "p.npz", **{**z, "version": VERSION - 1, "y": np.zeros_like(z["y"])})
-    assert np.array_equal(cached_pieces(tmp_path / "p.npz", 40, 5, str(mnist_path), jobs=1)[1], y)
+    assert np.array_equal(cached_digits(tmp_path / "p.npz", 40, 5, str(mnist_path), jobs=1, kind="pieces")[1], y)
     digit, other = y >= 0, y == NOT_A_DIGIT
     assert (digit | other).all() and digit.sum() >= 60 and other.sum() >= 40
     # A right cut's piece is a digit with a neighbour's stray strokes: the MNIST-trained model reads

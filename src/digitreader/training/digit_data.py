@@ -57,13 +57,6 @@ def make_digits(
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def cached_pieces(
-    path: Path, count: int, seed: int, data_dir: str | None, jobs: int = 2
-) -> tuple[np.ndarray, np.ndarray]:
-    """``make_digits(kind="pieces")``, cached as ``cached_digits`` caches."""
-    return cached_digits(path, count, seed, data_dir, jobs, kind="pieces")
-
-
 def cached_digits(
     path: Path, count: int, seed: int, data_dir: str | None, jobs: int = 2, kind: str = "digits"
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,6 @@ and exports ``line.onnx``: input ``strip`` [N, 1, 28, W], output ``log_probs`` [
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import time
@@ -23,7 +22,7 @@ import torch
 from torch import nn
 
 from digitreader.models.line import BLANK, LineNet
-from digitreader.training.export import started_from
+from digitreader.training.export import sha256, started_from
 from digitreader.training.line_data import cached_strips
 from digitreader.training.onnx_weights import load_onnx_weights, train_mode
 from digitreader.vision.line_reader import greedy
@@ -193,7 +192,7 @@ def line_card(cfg: LineConfig, history: list[dict], params: int, onnx_path: Path
         "held_out_accuracy": history[-1]["held_out_accuracy"] if history else None,
         "held_out": f"the last {cfg.held_out_count()} strips (exact string, best-path decoding)",
         "history": history,
-        "sha256": hashlib.sha256(Path(onnx_path).read_bytes()).hexdigest(),
+        "sha256": sha256(Path(onnx_path)),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
 

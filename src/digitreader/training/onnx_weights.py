@@ -26,8 +26,7 @@ def load_onnx_weights(model: nn.Module, path: str | Path, prefix: str = "") -> N
     path = Path(path)
     weights = {}
     for t in onnx.load(path).graph.initializer:
-        name = t.name.removeprefix(prefix) if t.name.startswith(prefix) else t.name
-        weights[name] = torch.from_numpy(numpy_helper.to_array(t).copy())
+        weights[t.name.removeprefix(prefix)] = torch.from_numpy(numpy_helper.to_array(t).copy())
     state = model.state_dict()
     folded = [w for name, w in weights.items() if name.startswith("onnx::")]  # [weight, bias] per conv, in order
     convs = [n for n in state if n.endswith(".weight") and state[n].dim() >= 3 and n not in weights]

@@ -174,19 +174,15 @@ class Trainer:
 
     def _add_pipeline_digits(self) -> None:
         """Append MNIST training digits (and touching pairs' pieces) made by the pipeline, cached in the run folder."""
-        from digitreader.training.digit_data import cached_digits, cached_pieces
+        from digitreader.training.digit_data import cached_digits
 
         cfg = self.cfg
-        found = []
-        if cfg.pipeline_digits:
-            name = f"pipeline-digits-{cfg.pipeline_digits}-{cfg.pipeline_seed}.npz"
-            found.append(cached_digits(self.out / name, cfg.pipeline_digits, cfg.pipeline_seed, cfg.data_dir, cfg.jobs))
-        if cfg.pipeline_pieces:
-            name = f"pipeline-pieces-{cfg.pipeline_pieces}-{cfg.pipeline_seed}.npz"
-            found.append(cached_pieces(self.out / name, cfg.pipeline_pieces, cfg.pipeline_seed, cfg.data_dir, cfg.jobs))
-        for x, y in found:
-            self.x_train = torch.cat([self.x_train, as_tensor(x, self.device)])
-            self.y_train = torch.cat([self.y_train, torch.from_numpy(y).to(self.device)])
+        for kind, count in (("digits", cfg.pipeline_digits), ("pieces", cfg.pipeline_pieces)):
+            if count:
+                path = self.out / f"pipeline-{kind}-{count}-{cfg.pipeline_seed}.npz"
+                x, y = cached_digits(path, count, cfg.pipeline_seed, cfg.data_dir, cfg.jobs, kind=kind)
+                self.x_train = torch.cat([self.x_train, as_tensor(x, self.device)])
+                self.y_train = torch.cat([self.y_train, torch.from_numpy(y).to(self.device)])
 
     @property
     def eval_model(self) -> nn.Module:
