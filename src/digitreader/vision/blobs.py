@@ -25,6 +25,9 @@ SAME_GAP = 0.45  # ... that lie at most this x the digit height apart, one above
 SAME_WIDTH = 1.5  # ... and that are together at most this x as wide as tall (a broad 0 in two strokes)
 PART_HEIGHT, PART_AREA = 0.8, 0.35  # a fragment: less tall than this x the digit height, or this x the other's area
 LONE_MARK = 0.7  # a line that is one group less tall than this x the digits of the tallest line is a stray mark
+# A 5's bar written apart (attach_bars): this x as wide as tall, at most this x its digit's height tall, this x
+# the height right of the digit, and together with it at most this x as wide as tall.
+BAR_FLAT, BAR_HEIGHT, BAR_GAP, BAR_WIDTH = 1.5, 0.35, 0.35, 1.8
 ISOLATED = 1.5  # a group on the border further than this x the digit height from every other is not a digit
 DOT = 0.35  # a component smaller than this x the digit height each way is a dot: two do not make a digit
 FLUSH = 0.8  # a component lying along the border for this fraction of its side is the sheet's edge, a table ...
@@ -324,6 +327,7 @@ def reading_order(groups: list[Blob]) -> list[Blob]:
     # Digits are about as tall as the digits of the main line: much smaller marks (texture of
     # a table, dust, the dots of a shadow's edge) are not digits, on any line.
     main_height = max(float(np.median([b.h for b in ln])) for ln in lines)
+    marks = [b for ln in lines for b in ln if b.h < SMALL * main_height]
     lines = [[b for b in ln if b.h >= SMALL * main_height] for ln in lines]
     lines = [ln for ln in lines if ln]
     for k, line in enumerate(lines):
@@ -331,10 +335,49 @@ def reading_order(groups: list[Blob]) -> list[Blob]:
         tallest = max(b.h for b in line)
         for g in sorted(line, key=lambda b: b.x):
             if g.h < FRAGMENT * max(height, 0.6 * tallest) and len(line) > 1:
+                marks.append(g)
                 continue
             g.line = k
             ordered.append(g)
-    return _renumber(ordered)
+    return _renumber(attach_bars(ordered, marks))
+
+
+def attach_bars(groups: list[Blob], marks: list[Blob]) -> list[Blob]:
+    """Give a digit back the bar it was written with, off to its upper right (an MNIST 5's usual bar).
+
+    A short flat mark is not a digit, but when it starts at a digit's right side, near its top,
+    and is closer to that digit than to the next one, it is the bar of a 5 written apart from
+    its body: without it the body reads as a 1 or a 3. Any other mark stays dropped.
+    """
+    if not groups or not marks:
+        return groups
+    out = list(groups)
+    line_height = {k: float(np.median([g.h for g in groups if g.line == k])) for k in {g.line for g in groups}}
+    for m in marks:
+        if m.flush or m.w < BAR_FLAT * m.h:
+            continue
+        fits = [(m.x - (g.x + g.w), k) for k, g in enumerate(out) if _bar_of(m, g, out, line_height[g.line])]
+        if fits:
+            k = min(fits)[1]
+            line = out[k].line
+            out[k] = out[k].union(m)
+            out[k].line = line
+    return out
+
+
+def _bar_of(m: Blob, g: Blob, groups: list[Blob], line_height: float) -> bool:
+    """Is the flat mark ``m`` placed as the bar of digit ``g``: from its right half, near its top?"""
+    height = max(g.h, line_height)
+    if m.h > BAR_HEIGHT * height or m.w > height or m.x < g.x + 0.3 * g.w:
+        return False
+    gap_x = m.x - (g.x + g.w)
+    if gap_x > BAR_GAP * height or m.y + m.h / 2 > g.y + 0.35 * g.h or m.y + m.h < g.y - SAME_GAP * height:
+        return False
+    after = [o for o in groups if o is not g and o.line == g.line and o.x >= g.x + g.w]
+    if any(o.x - (m.x + m.w) < max(gap_x, 0) for o in after):
+        return False  # nearer the next digit
+    u = g.union(m)
+    return u.w <= BAR_WIDTH * max(u.h, 0.6 * height) and u.h <= 1.35 * height
 
 
 def drop_stray_lines(groups: list[Blob], shape: tuple[int, int]) -> list[Blob]:
