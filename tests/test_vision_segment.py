@@ -247,6 +247,30 @@ def test_edges_are_measured_against_the_digits_not_against_other_edges() -> None
     assert drop_edges([four, eight, right, left], (768, 800)) == [four, eight]
 
 
+def test_a_short_sliver_of_table_flush_with_the_border_is_not_a_digit() -> None:
+    """Past the sheet's edge a short piece of the table lies flush along the frame beside "62341" (dev photo 1426,
+    read "162341"): it is much shorter than the digits, where a 1 cut by a tight crop is as tall as they are."""
+    from digitreader.vision.blobs import Blob, drop_edges
+
+    boxes = [(60, 267, 128, 162), (194, 265, 108, 161), (317, 226, 173, 171), (502, 244, 92, 154), (610, 227, 59, 152)]
+    digits = [Blob(*b, area=b[2] * b[3] // 3, labels=[k + 1]) for k, b in enumerate(boxes)]
+    sliver = Blob(0, 283, 25, 102, 1880, [6], flush=True)
+    assert drop_edges([sliver, *digits], (600, 800)) == digits
+    one = Blob(0, 250, 25, 160, 3000, [7], flush=True)
+    assert drop_edges([one, *digits], (600, 800)) == [one, *digits]
+
+
+def test_a_mark_on_the_border_far_from_the_digits_is_dropped_however_near_other_marks() -> None:
+    """The table beside a tilted sheet shows as several pieces along the frame (dev photo 2304, "108" read as
+    "54108"): one of them far from the digits is dropped though another piece of table lies near it."""
+    from digitreader.vision.blobs import Blob, drop_edges
+
+    boxes = [(331, 404, 76, 136), (468, 381, 116, 136), (648, 362, 98, 138)]
+    digits = [Blob(*b, area=b[2] * b[3] // 3, labels=[k + 1]) for k, b in enumerate(boxes)]
+    table = [Blob(0, 82, 66, 325, 17256, [4], flush=True), Blob(0, 486, 73, 70, 1440, [5])]
+    assert drop_edges([*table, *digits], (600, 800)) == digits
+
+
 def test_the_dashes_of_a_ruled_line_do_not_make_a_digit_on_the_border_too_big() -> None:
     """A pencil 2 joined to a dash at the frame's edge touches the border: it is as tall as the 6 beside it, not
     "too big" against the dashes of the ruled lines around it (dev photo 1636, read as "6")."""

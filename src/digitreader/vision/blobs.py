@@ -28,7 +28,8 @@ LONE_MARK = 0.7  # a line that is one group less tall than this x the digits of 
 # A 5's bar written apart (attach_bars): this x as wide as tall, at most this x its digit's height tall, this x
 # the height right of the digit, and together with it at most this x as wide as tall.
 BAR_FLAT, BAR_HEIGHT, BAR_GAP, BAR_WIDTH = 1.5, 0.35, 0.35, 1.8
-ISOLATED = 1.5  # a group on the border further than this x the digit height from every other is not a digit
+ISOLATED = 1.5  # a group on the border further than this x the digit height from every digit is not a digit
+SLIVER = 0.8  # a group flush along the border and shorter than this x the digit height is table or shadow
 DOT = 0.35  # a component smaller than this x the digit height each way is a dot: two do not make a digit
 FLUSH = 0.8  # a component lying along the border for this fraction of its side is the sheet's edge, a table ...
 WEDGE = 0.6  # ... when it is a wedge (it fills at most this fraction of its box), spans the side, or continues
@@ -265,11 +266,13 @@ def typical_height(blobs: list[Blob]) -> float:
 
 
 def drop_edges(groups: list[Blob], shape: tuple[int, int]) -> list[Blob]:
-    """Drop what touches the image's border and is too big for a digit of this image.
+    """Drop what touches the image's border and is not the size of a digit of this image.
 
     The edge of the sheet against a table, or a shadow's edge, shows as a long stroke along
-    the border, or lies flush along it; a digit is about as tall as the other digits. A lone
-    group is always kept.
+    the border, or lies flush along it; a digit is about as tall as the other digits. A short
+    sliver of the table seen past the sheet's edge lies flush along the border too, but is
+    shorter than a digit, and a piece of table far from the digits is dropped however near
+    other pieces of it. A lone group is always kept.
     """
     if len(groups) < 2:
         return groups
@@ -279,15 +282,18 @@ def drop_edges(groups: list[Blob], shape: tuple[int, int]) -> list[Blob]:
 
     # The digits' height, from the groups clear of the border when there are any (edges are no measure),
     # and from the taller of them (the dashes of a ruled line are no measure either).
-    typical = typical_height([g for g in groups if not edge(g)] or groups)
+    inner = [g for g in groups if not edge(g)]
+    typical = typical_height(inner or groups)
 
-    def isolated(g: Blob) -> bool:  # a mark on the border far from any other group: the table, a shadow
-        return all(gap(g, o) > ISOLATED * typical for o in groups if o is not g)
+    def isolated(g: Blob) -> bool:  # a mark on the border far from the digits (other marks on it do not count)
+        return all(gap(g, o) > ISOLATED * typical for o in (inner or groups) if o is not g)
 
-    def too_big(g: Blob) -> bool:
-        return g.h > 1.5 * typical or g.w > 3 * typical or (g.flush and max(g.w, g.h) > 1.1 * typical)
+    def out_of_size(g: Blob) -> bool:  # longer than a digit, or a sliver along the border shorter than one
+        if g.flush and not SLIVER * typical <= max(g.w, g.h) <= 1.1 * typical:
+            return True
+        return g.h > 1.5 * typical or g.w > 3 * typical
 
-    return [g for g in groups if not (edge(g) and (g.sheet_edge or too_big(g) or isolated(g)))]
+    return [g for g in groups if not (edge(g) and (g.sheet_edge or out_of_size(g) or isolated(g)))]
 
 
 def touches_border(b: Blob, shape: tuple[int, int]) -> bool:
