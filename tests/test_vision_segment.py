@@ -90,6 +90,53 @@ def test_specks_and_ruled_lines_are_ignored(recognizer, digits) -> None:
     assert read_number(page, recognizer.classify).text == "".join(str(labels[i]) for i in (7, 8, 9))
 
 
+def boxed(digits: list[np.ndarray], cell: int = 90, margin: int = 40, degrees: float = 0.0) -> np.ndarray:
+    """A form's row of boxes, one MNIST digit written in each, printed lines 3 px wide, turned by ``degrees``."""
+    n = len(digits)
+    page = np.full((cell + 2 * margin, n * cell + 2 * margin), 245, np.uint8)
+    for k, d in enumerate(digits):
+        ink = write([d], [], height=int(cell * 0.6), margin=0)[: int(cell * 0.6)]
+        y, x = margin + (cell - ink.shape[0]) // 2, margin + k * cell + (cell - ink.shape[1]) // 2
+        np.minimum(
+            page[y : y + ink.shape[0], x : x + ink.shape[1]], ink, out=page[y : y + ink.shape[0], x : x + ink.shape[1]]
+        )
+    for y in (margin, margin + cell):
+        cv2.line(page, (margin, y), (margin + n * cell, y), 60, 3)
+    for k in range(n + 1):
+        cv2.line(page, (margin + k * cell, margin), (margin + k * cell, margin + cell), 60, 3)
+    h, w = page.shape
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    return cv2.GaussianBlur(cv2.warpAffine(page, turn, (w, h), borderValue=245), (0, 0), 1.0)
+
+
+@pytest.mark.parametrize("degrees", [0.0, -3.0, 3.0])
+def test_the_walls_of_a_forms_boxes_are_not_read_as_1s(recognizer, digits, degrees) -> None:
+    """Digits written one per box, as forms ask: the boxes' walls are too short to be rules, but they run from one
+    rule to the next, thin and straight, in a row (0 of 10 read right when the walls were read as 1s)."""
+    images, labels = digits
+    right = 0
+    for k in range(10):
+        idx = list(range(100 + 5 * k, 105 + 5 * k))
+        right += read_number(boxed([images[i] for i in idx], degrees=degrees), recognizer.classify).text == "".join(
+            str(labels[i]) for i in idx
+        )
+    assert right >= 9  # 8 level, before rules found at 179.5 and 0.4 degrees were known to be parallel
+
+
+def test_1s_written_between_notebook_rules_are_not_box_walls(recognizer, digits) -> None:
+    """Three MNIST 1s in a row, as tall as most of the gap between two rules, stay digits."""
+    images, labels = digits
+    ones = [int(i) for i in np.flatnonzero(labels == 1)[:12]]
+    right = 0
+    for k in range(4):
+        idx = ones[3 * k : 3 * k + 3]
+        page = write([images[i] for i in idx], [25, 25], height=64, margin=40)
+        for y in range(30, page.shape[0], 84):  # rules 84 px apart, 10 px above and below the digits
+            cv2.line(page, (0, y), (page.shape[1] - 1, y), 120, 2)
+        right += read_number(page, recognizer.classify).text == "111"
+    assert right >= 3
+
+
 def test_a_strip_of_table_at_the_border_is_not_a_line_of_digits(recognizer, digits) -> None:
     """A photo's edge: the dark sliver between the sheet and the frame, alone below the number."""
     images, labels = digits
