@@ -7,17 +7,16 @@ merged, and the groups sorted into lines (top to bottom) and left to right.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
+from digitreader.vision.rules import has_rules, remove_rules
+
 MIN_SIDE = 3  # px at working resolution; anything smaller is noise
 SPECK = 0.12  # a component smaller than this fraction of the tallest digit is a speck
 FRAGMENT = 0.45  # an isolated group shorter than this fraction of the line height is not a digit
-RULE_SPAN = 0.5  # a ruled line is at least this fraction of the image's shorter side long
-BOX_WALLS = 3  # vertical lines from one rule to the next, in a row, are the walls of a form's boxes
 SMALL = 0.4  # a group less tall than this x the main line's digits is not a digit
 MAX_BLOBS = 300  # components kept (the largest) when noise breaks into thousands
 # Two components are parts of one digit (stacked, or one a fragment) when their columns overlap by this x the
@@ -75,7 +74,7 @@ def components(mask: np.ndarray) -> tuple[np.ndarray, list[Blob]]:
     """Label the mask (ruled lines removed) and return the labels and one Blob per component."""
     m = mask.view(np.uint8) if mask.dtype == bool else mask
     n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
-    if n > 1 and _has_rules(stats, m.shape):
+    if n > 1 and has_rules(stats, m.shape):
         m = remove_rules(m)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     flush, sheet = along_border(labels, stats)
@@ -129,170 +128,6 @@ def _drop_specks(blobs: list[Blob]) -> list[Blob]:
     big = max(reference, key=lambda b: b.area)
     tall = max(b.h for b in reference if b.area >= 0.2 * big.area)
     return [b for b in blobs if max(b.w, b.h) >= SPECK * tall or b.area >= 0.05 * big.area]
-
-
-def _has_rules(stats: np.ndarray, shape: tuple[int, int]) -> bool:
-    """Cheap test: does any component span most of the image, as a ruled line does?"""
-    h, w = shape
-    ws, hs = stats[1:, 2], stats[1:, 3]
-    return bool(((ws >= 0.75 * w) | ((hs >= 0.75 * h) & (ws <= 0.25 * w))).any())
-
-
-def remove_rules(mask: np.ndarray) -> np.ndarray:
-    """Remove ruled lines (notebook rules, squares, a margin) and mend the strokes they crossed.
-
-    A rule is a thin straight line (within 20 degrees of the axes) at least ``RULE_SPAN`` of
-    the image long, with a parallel partner, or one that crosses almost the whole image.
-    A long straight stroke of a digit (a big 1) has neither.
-    """
-    m = mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8)
-    h, w = m.shape
-    shortest = int(RULE_SPAN * min(h, w))
-    found = cv2.HoughLinesP(
-        m, 1, np.pi / 360, threshold=max(10, shortest // 2), minLineLength=shortest, maxLineGap=max(3, min(h, w) // 50)
-    )
-    if found is None:
-        return m
-    segments = []
-    for x0, y0, x1, y1 in found.reshape(-1, 4)[:200]:
-        angle = np.degrees(np.arctan2(y1 - y0, x1 - x0)) % 180
-        horizontal = min(angle, 180 - angle) <= 20
-        if horizontal or abs(angle - 90) <= 20:
-            length = float(np.hypot(x1 - x0, y1 - y0))
-            thick = _thickness(m, (x0, y0, x1, y1), horizontal)
-            if thick <= max(5, 0.04 * length):  # rules are thin
-                segments.append((x0, y0, x1, y1, angle, horizontal, length / (w if horizontal else h), thick))
-    apart = max(8, 0.04 * min(h, w))  # a partner is another line, not the same one found twice
-    rules = [
-        seg
-        for seg in segments
-        if seg[6] >= 0.9
-        or any(o[5] == seg[5] and _turn(o[4], seg[4]) < 3 and _distance(o, seg) >= apart for o in segments)
-    ]
-    rules += _box_walls(m, [r for r in rules if r[5]], apart)
-    out = m.copy()
-    for horizontal in (True, False):
-        mine = [r for r in rules if r[5] == horizontal]
-        if not mine:
-            continue
-        band = np.zeros_like(m)
-        for x0, y0, x1, y1, *_, thick in mine:
-            cv2.line(band, (int(x0), int(y0)), (int(x1), int(y1)), 1, thick)
-        band &= m
-        out &= 1 - band
-        # Mend: a stroke that crosses the rule has ink on both sides of it: close the gap there.
-        across = int(2 * cv2.distanceTransform(band, cv2.DIST_L2, 3).max()) + 3
-        k = np.ones((across, 1) if horizontal else (1, across), np.uint8)
-        out |= band & cv2.morphologyEx(out, cv2.MORPH_CLOSE, k)
-    return out
-
-
-def _turn(a: float, b: float) -> float:
-    """The angle between two lines given by their directions in degrees (0-180): 179.5 and 0.4 are 0.9 apart."""
-    d = abs(a - b) % 180
-    return min(d, 180 - d)
-
-
-def _box_walls(m: np.ndarray, horizontal: list[tuple], apart: float) -> list[tuple]:
-    """The walls of a row of boxes (a form's boxes, one per digit) between two horizontal rules.
-
-    They are too short to be rules themselves, but each is a straight line as thin as the
-    rules, within 10 degrees of vertical, that runs from one rule to the next, and there are
-    at least ``BOX_WALLS`` of them: a written 1 between two rules is rarely straight and as
-    tall as the gap, and never in a row of them.
-    """
-    printed = max(5.0, 1.25 * float(np.median([r[7] for r in horizontal]))) if horizontal else 0.0  # as thin as rules
-    rows: list[tuple] = []  # one segment per rule (the longest of those found on it), top to bottom
-    for r in sorted(horizontal, key=lambda r: (r[1] + r[3]) / 2):
-        if rows and (r[1] + r[3]) / 2 - (rows[-1][1] + rows[-1][3]) / 2 < apart:
-            rows[-1] = max(rows[-1], r, key=lambda q: abs(q[2] - q[0]))
-        else:
-            rows.append(r)
-    walls: list[tuple] = []
-    for upper, lower in itertools.pairwise(rows):
-        y0, y1 = int(max(upper[1], upper[3]) + apart / 2), int(min(lower[1], lower[3]) - apart / 2)
-        gap = y1 - y0  # the band between the two rules, clear of both even where they slope
-        if gap < 10:
-            continue
-        band = np.ascontiguousarray(m[y0:y1])
-        lines = [
-            found.reshape(-1, 2)
-            for lo, hi in ((0.0, np.radians(10)), (np.radians(170), np.pi))
-            if (found := cv2.HoughLines(band, 1, np.pi / 360, threshold=int(0.8 * gap), min_theta=lo, max_theta=hi))
-            is not None
-        ]
-        mine: list[tuple] = []
-        for rho, theta in np.concatenate(lines) if lines else []:
-            fit = _fit_wall(m, y0, (rho - np.arange(gap) * np.sin(theta)) / np.cos(theta), apart)
-            if fit is None:
-                continue
-            slope, x0, thick = fit  # the wall's column at row y is x0 + slope * (y - y0)
-            x_mid = x0 + slope * gap / 2
-            # it runs from one rule to the other, where they cross its column
-            top, bottom = _y_at(upper, x_mid) - 2, _y_at(lower, x_mid) + 2
-            xa, xb = (x0 + slope * (y - y0) for y in (top, bottom))
-            seg = (round(xa), round(top), round(xb), round(bottom))
-            inside = min(seg[0], seg[2]) >= 0 and max(seg[0], seg[2]) < m.shape[1]
-            if inside and thick <= printed and all(abs(x_mid - (o[0] + o[2]) / 2) >= apart for o in mine):
-                mine.append((*seg, float(np.degrees(np.arctan2(1.0, slope))), False, gap / m.shape[0], thick))
-        if len(mine) >= BOX_WALLS:
-            walls += mine
-    return walls
-
-
-def _fit_wall(m: np.ndarray, y0: int, guess: np.ndarray, reach: float) -> tuple[float, float, int] | None:
-    """Fit a near-vertical line to the ink within ``reach`` of the columns ``guess`` (one per row from ``y0``).
-
-    Returns (slope, column at ``y0``, thickness to draw it with), or None when most rows have no ink there.
-    """
-    h, w = m.shape
-    rows, centres, runs = [], [], []
-    for k, x in enumerate(guess):
-        lo, hi = max(0, int(x - reach)), min(w, int(x + reach) + 1)
-        ink = np.flatnonzero(m[y0 + k, lo:hi]) if y0 + k < h and lo < hi else np.empty(0, int)
-        if ink.size:
-            rows.append(k)
-            centres.append(lo + float(ink.mean()))
-            runs.append(ink.size)
-    if len(rows) < 0.9 * len(guess):  # a wall is unbroken from rule to rule
-        return None
-    runs_arr = np.asarray(runs)
-    clean = runs_arr <= 1.5 * np.median(runs_arr)  # rows where a digit's stroke meets the wall do not count
-    slope, x0 = np.polyfit(np.asarray(rows)[clean], np.asarray(centres)[clean], 1)
-    return float(slope), float(x0), int(np.percentile(runs_arr[clean], 90)) + 2
-
-
-def _y_at(seg: tuple, x: float) -> float:
-    """The row at column ``x`` of the (near horizontal) line through segment ``seg``."""
-    x0, y0, x1, y1 = (float(v) for v in seg[:4])
-    return y0 if x1 == x0 else y0 + (x - x0) * (y1 - y0) / (x1 - x0)
-
-
-def _distance(a: tuple, b: tuple) -> float:
-    """Distance from segment b's midpoint to the line through segment a."""
-    x0, y0, x1, y1 = (float(v) for v in a[:4])
-    mx, my = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
-    n = np.hypot(x1 - x0, y1 - y0) or 1.0
-    return abs((x1 - x0) * (y0 - my) - (x0 - mx) * (y1 - y0)) / n
-
-
-def _thickness(m: np.ndarray, seg: tuple, horizontal: bool) -> int:
-    """The rule's thickness: a low percentile of the ink runs across it at points along it, plus a margin."""
-    x0, y0, x1, y1 = seg
-    runs = []
-    for t in np.linspace(0.05, 0.95, 25):
-        x, y = round(x0 + t * (x1 - x0)), round(y0 + t * (y1 - y0))
-        line = m[:, x] if horizontal else m[y, :]
-        c = y if horizontal else x
-        if not line[c]:
-            continue
-        lo = hi = c
-        while lo > 0 and line[lo - 1] and c - lo < 30:
-            lo -= 1
-        while hi < line.size - 1 and line[hi + 1] and hi - c < 30:
-            hi += 1
-        runs.append(hi - lo + 1)
-    return int(np.percentile(runs, 30)) + 2 if runs else 3  # low: crossings with other lines are long
 
 
 def merge_strokes(blobs: list[Blob]) -> list[Blob]:
@@ -372,10 +207,12 @@ def drop_edges(groups: list[Blob], shape: tuple[int, int]) -> list[Blob]:
     def isolated(g: Blob) -> bool:  # a mark on the border far from the digits (other marks on it do not count)
         return all(gap(g, o) > ISOLATED * typical for o in (inner or groups) if o is not g)
 
-    def out_of_size(g: Blob) -> bool:  # longer than a digit, or a sliver along the border shorter than one
-        if g.flush and not SLIVER * typical <= max(g.w, g.h) <= 1.1 * typical:
-            return True
-        return g.h > 1.5 * typical or g.w > 3 * typical
+    def out_of_size(g: Blob) -> bool:
+        if g.h > 1.5 * typical or g.w > 3 * typical:
+            return True  # longer than any digit
+        # Lying flush along the border: the sheet's edge or a band of table, unless as long as a digit (a 1 cut
+        # by a tight crop); a sliver shorter than a digit is a piece of table seen past the sheet's edge.
+        return g.flush and not SLIVER * typical <= max(g.w, g.h) <= 1.1 * typical
 
     return [g for g in groups if not (edge(g) and (g.sheet_edge or out_of_size(g) or isolated(g)))]
 
