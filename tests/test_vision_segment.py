@@ -90,20 +90,26 @@ def test_specks_and_ruled_lines_are_ignored(recognizer, digits) -> None:
     assert read_number(page, recognizer.classify).text == "".join(str(labels[i]) for i in (7, 8, 9))
 
 
-def boxed(digits: list[np.ndarray], cell: int = 90, margin: int = 40, degrees: float = 0.0) -> np.ndarray:
-    """A form's row of boxes, one MNIST digit written in each, printed lines 3 px wide, turned by ``degrees``."""
-    n = len(digits)
-    page = np.full((cell + 2 * margin, n * cell + 2 * margin), 245, np.uint8)
+def boxed(
+    digits: list[np.ndarray], cell: int = 90, degrees: float = 0.0, apart: int = 0, fill: float = 0.6
+) -> np.ndarray:
+    """A form's row of boxes, one MNIST digit written in each (``fill`` x the box tall), printed lines 3 px wide,
+    turned by ``degrees``; ``apart`` > 0: separate boxes that many px apart, else one row of boxes between rules."""
+    n, margin, step = len(digits), 40, cell + apart
+    page = np.full((cell + 2 * margin, n * step + 2 * margin), 245, np.uint8)
     for k, d in enumerate(digits):
-        ink = write([d], [], height=int(cell * 0.6), margin=0)[: int(cell * 0.6)]
-        y, x = margin + (cell - ink.shape[0]) // 2, margin + k * cell + (cell - ink.shape[1]) // 2
+        ink = write([d], [], height=int(cell * fill), margin=0)[: int(cell * fill)]
+        y, x = margin + (cell - ink.shape[0]) // 2, margin + k * step + (cell - ink.shape[1]) // 2
         np.minimum(
             page[y : y + ink.shape[0], x : x + ink.shape[1]], ink, out=page[y : y + ink.shape[0], x : x + ink.shape[1]]
         )
-    for y in (margin, margin + cell):
-        cv2.line(page, (margin, y), (margin + n * cell, y), 60, 3)
-    for k in range(n + 1):
-        cv2.line(page, (margin + k * cell, margin), (margin + k * cell, margin + cell), 60, 3)
+        if apart:
+            cv2.rectangle(page, (margin + k * step, margin), (margin + k * step + cell, margin + cell), 60, 3)
+    if not apart:
+        for y in (margin, margin + cell):
+            cv2.line(page, (margin, y), (margin + n * cell, y), 60, 3)
+        for k in range(n + 1):
+            cv2.line(page, (margin + k * cell, margin), (margin + k * cell, margin + cell), 60, 3)
     h, w = page.shape
     turn = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
     return cv2.GaussianBlur(cv2.warpAffine(page, turn, (w, h), borderValue=245), (0, 0), 1.0)
@@ -121,6 +127,26 @@ def test_the_walls_of_a_forms_boxes_are_not_read_as_1s(recognizer, digits, degre
             str(labels[i]) for i in idx
         )
     assert right >= 9  # 8 level, before rules found at 179.5 and 0.4 degrees were known to be parallel
+
+
+@pytest.mark.parametrize(("degrees", "fill"), [(0.0, 0.6), (-4.0, 0.6), (4.0, 0.6), (0.0, 0.95)])
+def test_separate_printed_boxes_around_digits_are_not_read(recognizer, digits, degrees, fill) -> None:
+    """Each digit in a box of its own, apart from the next (no rule runs along the row); at fill 0.95 the digits
+    touch their boxes. 0 of 10 read right when each box was read with its digit (as "8"s and "1"s)."""
+    images, labels = digits
+    right = 0
+    for k in range(10):
+        idx = list(range(100 + 5 * k, 105 + 5 * k))
+        page = boxed([images[i] for i in idx], degrees=degrees, apart=25, fill=fill)
+        right += read_number(page, recognizer.classify).text == "".join(str(labels[i]) for i in idx)
+    assert right >= 9
+
+
+def test_an_empty_box_and_a_square_0_stay(recognizer) -> None:
+    """Only a box with something written in it is taken away: a square drawn alone may be a 0."""
+    page = np.full((200, 200), 245, np.uint8)
+    cv2.rectangle(page, (60, 50), (140, 150), 30, 6)
+    assert read_number(page, recognizer.classify).text == "0"
 
 
 def test_1s_written_between_notebook_rules_are_not_box_walls(recognizer, digits) -> None:

@@ -13,6 +13,9 @@ import numpy as np
 
 RULE_SPAN = 0.5  # a ruled line is at least this fraction of the image's shorter side long
 BOX_WALLS = 3  # vertical lines from one rule to the next, in a row, are the walls of a form's boxes
+BOX_FILL = 0.5  # ink covers at most this fraction of the inside of a printed box (a digit in it)
+BOX_SIDE = 12  # px: smaller quadrilaterals are left alone
+BOX_HOLDS = 0.02  # ... and ink covers at least this fraction of it (something is written in it)
 
 
 def has_rules(stats: np.ndarray, shape: tuple[int, int]) -> bool:
@@ -177,3 +180,64 @@ def _thickness(m: np.ndarray, seg: tuple, horizontal: bool) -> int:
             hi += 1
         runs.append(hi - lo + 1)
     return int(np.percentile(runs, 30)) + 2 if runs else 3  # low: crossings with other lines are long
+
+
+def box_outlines(labels: np.ndarray, stats: np.ndarray) -> np.ndarray | None:
+    """The pixels of printed boxes drawn around digits one by one (a form's separate boxes), or None.
+
+    A box is a component whose outer contour is a convex quadrilateral with straight sides,
+    traced all round by a line, with something written inside but mostly paper (``BOX_HOLDS``,
+    ``BOX_FILL``); a handwritten 0 is neither so straight nor filled. A digit touching its box
+    is kept: only the box's line is taken away.
+    """
+    found = None
+    for i in range(1, len(stats)):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        if min(w, h) < BOX_SIDE or area > 0.6 * w * h:
+            continue  # too small, or a blot
+        comp = np.pad((labels[y : y + h, x : x + w] == i).astype(np.uint8), 1)
+        contours, _ = cv2.findContours(comp, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        outer = max(contours, key=cv2.contourArea)
+        poly = cv2.approxPolyDP(outer, 0.02 * cv2.arcLength(outer, True), True)
+        if len(poly) != 4 or not cv2.isContourConvex(poly):
+            continue
+        off = [abs(cv2.pointPolygonTest(poly, (float(px), float(py)), True)) for px, py in outer.reshape(-1, 2)]
+        if np.percentile(off, 90) > 2.0 + 0.01 * max(w, h):
+            continue  # sides not straight: drawn by hand (a square 0), not printed
+        filled = np.zeros_like(comp)  # everything within the outer contour itself (the polygon only approximates it)
+        cv2.drawContours(filled, [outer], -1, 1, cv2.FILLED)
+        width = _line_width(comp, filled)
+        if width is None:
+            continue  # not traced all round
+        inside = cv2.erode(filled, np.ones((2 * width + 5, 2 * width + 5), np.uint8))
+        room = max(1, np.count_nonzero(inside))
+        if np.count_nonzero(comp & inside) > BOX_FILL * room:
+            continue  # mostly ink inside: a blot or a filled shape, not a box around a digit
+        if np.count_nonzero(np.pad(labels[y : y + h, x : x + w] > 0, 1) & inside.astype(bool)) < BOX_HOLDS * room:
+            continue  # nothing written in it: an empty box, or a square drawn as a 0, stays as it is
+        ring = comp & (filled - cv2.erode(filled, np.ones((2 * width + 3, 2 * width + 3), np.uint8)))
+        if found is None:
+            found = np.zeros(labels.shape, np.uint8)
+        found[y : y + h, x : x + w] |= ring[1:-1, 1:-1]
+    return found
+
+
+def _line_width(comp: np.ndarray, filled: np.ndarray) -> int | None:
+    """How far in from its outer edge a box's line reaches (px), or None when the line is not closed all round.
+
+    The outline of the filled quadrilateral is followed inwards a pixel at a time until less
+    than half of it is ink: a digit touching the box covers only a little of it.
+    """
+    k = np.ones((3, 3), np.uint8)
+    region = filled
+    for depth in range(1, max(2, min(filled.shape) // 4)):
+        edge = (region - cv2.erode(region, k)).astype(bool)
+        if not edge.any():
+            return None
+        covered = np.count_nonzero(comp[edge]) / np.count_nonzero(edge)
+        if depth == 1 and covered < 0.9:
+            return None
+        if covered < 0.5:
+            return depth
+        region = cv2.erode(region, k)
+    return None
