@@ -40,7 +40,13 @@ def _train(out: Path, mnist_path: Path, *extra: str) -> subprocess.Popen[bytes]:
         str(out),
         *extra,
     ]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # A run started from a background job inherits SIGINT ignored, and Python then never raises KeyboardInterrupt:
+    # give the run the default handling, as a terminal would, so that the interrupt test means the same anywhere.
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for_epoch(proc: subprocess.Popen[bytes], epoch: int, timeout: float = 120) -> None:
