@@ -133,20 +133,19 @@ def _fit_wall(m: np.ndarray, y0: int, guess: np.ndarray, reach: float) -> tuple[
     Returns (slope, column at ``y0``, thickness to draw it with), or None when most rows have no ink there.
     """
     h, w = m.shape
-    rows, centres, runs = [], [], []
-    for k, x in enumerate(guess):
-        lo, hi = max(0, int(x - reach)), min(w, int(x + reach) + 1)
-        ink = np.flatnonzero(m[y0 + k, lo:hi]) if y0 + k < h and lo < hi else np.empty(0, int)
-        if ink.size:
-            rows.append(k)
-            centres.append(lo + float(ink.mean()))
-            runs.append(ink.size)
-    if len(rows) < 0.9 * len(guess):  # a wall is unbroken from rule to rule
+    k = np.arange(min(len(guess), max(0, h - y0)))  # the rows inside the mask
+    lo = np.clip((guess[: k.size] - reach).astype(int), 0, w)
+    hi = np.clip((guess[: k.size] + reach).astype(int) + 1, 0, w)
+    cols = lo[:, None] + np.arange(int(2 * reach) + 2)[None, :]  # each row's window, [lo, hi)
+    ink = (cols < hi[:, None]) & (m[(y0 + k)[:, None], np.minimum(cols, w - 1)] > 0)
+    runs = ink.sum(axis=1)
+    if np.count_nonzero(runs) < 0.9 * len(guess):  # a wall is unbroken from rule to rule
         return None
-    runs_arr = np.asarray(runs)
-    clean = runs_arr <= 1.5 * np.median(runs_arr)  # rows where a digit's stroke meets the wall do not count
-    slope, x0 = np.polyfit(np.asarray(rows)[clean], np.asarray(centres)[clean], 1)
-    return float(slope), float(x0), int(np.percentile(runs_arr[clean], 90)) + 2
+    rows, runs = k[runs > 0], runs[runs > 0]
+    centres = lo[rows] + (ink[rows] * np.arange(cols.shape[1])).sum(axis=1) / runs
+    clean = runs <= 1.5 * np.median(runs)  # rows where a digit's stroke meets the wall do not count
+    slope, x0 = np.polyfit(rows[clean], centres[clean], 1)
+    return float(slope), float(x0), int(np.percentile(runs[clean], 90)) + 2
 
 
 def _y_at(seg: tuple, x: float) -> float:
@@ -225,13 +224,14 @@ def box_outlines(labels: np.ndarray, stats: np.ndarray) -> np.ndarray | None:
 def _line_width(comp: np.ndarray, filled: np.ndarray) -> int | None:
     """How far in from its outer edge a box's line reaches (px), or None when the line is not closed all round.
 
-    The outline of the filled quadrilateral is followed inwards a pixel at a time until less
+    The outline of the filled outer contour is followed inwards a pixel at a time until less
     than half of it is ink: a digit touching the box covers only a little of it.
     """
     k = np.ones((3, 3), np.uint8)
     region = filled
     for depth in range(1, max(2, min(filled.shape) // 4)):
-        edge = (region - cv2.erode(region, k)).astype(bool)
+        inner = cv2.erode(region, k)
+        edge = (region - inner).astype(bool)
         if not edge.any():
             return None
         covered = np.count_nonzero(comp[edge]) / np.count_nonzero(edge)
@@ -239,5 +239,5 @@ def _line_width(comp: np.ndarray, filled: np.ndarray) -> int | None:
             return None
         if covered < 0.5:
             return depth
-        region = cv2.erode(region, k)
+        region = inner
     return None
