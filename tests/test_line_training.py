@@ -50,21 +50,22 @@ def test_tiny_line_training_exports_a_model_that_matches_torch(mnist_path, tmp_p
         assert np.abs(ours - ref).max() < 1e-4
 
 
-def test_an_exported_line_reader_loads_back_into_torch_exactly(tmp_path) -> None:
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_an_exported_line_reader_loads_back_into_torch_exactly(tmp_path, size) -> None:
     """Fine-tuning starts from an ONNX file: the folded batch norms come back as the same function."""
     from digitreader.models.line import LineNet
     from digitreader.training.line import export_line, load_weights
     from digitreader.vision.line_reader import LineReader
 
     torch.manual_seed(0)
-    trained = LineNet()
+    trained = LineNet(size=size)
     for m in trained.modules():  # statistics unlike the initial ones, so a wrong unfolding would show
         if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
             m.running_mean.uniform_(-0.5, 0.5)
             m.running_var.uniform_(0.5, 2.0)
             m.bias.data.uniform_(-0.3, 0.3)
     export_line(trained, tmp_path / "line.onnx")
-    loaded = LineNet()
+    loaded = LineNet(size=size)
     load_weights(loaded, tmp_path / "line.onnx")
     loaded.eval()
     strip = np.random.default_rng(1).random((28, 50)).astype(np.float32)
@@ -75,7 +76,50 @@ def test_an_exported_line_reader_loads_back_into_torch_exactly(tmp_path) -> None
     (onnx_out,) = LineReader(tmp_path / "line.onnx", threads=1).log_probs([strip])
     assert np.abs(onnx_out - ours).max() < 1e-4
     with pytest.raises(ValueError, match="does not hold"):
-        load_weights(LineNet(width=64), tmp_path / "line.onnx")
+        load_weights(LineNet(width=64, size=size), tmp_path / "line.onnx")
+    with pytest.raises(ValueError, match="does not hold"):  # the other size's layers
+        load_weights(LineNet(size="large" if size == "small" else "small"), tmp_path / "line.onnx")
+
+
+def test_an_unknown_line_reader_size_is_refused() -> None:
+    from digitreader.models.line import LineNet
+
+    with pytest.raises(ValueError, match="unknown line reader size 'huge'"):
+        LineNet(size="huge")
+
+
+def test_a_large_line_reader_trains_on_more_strips(mnist_path, tmp_path, capsys) -> None:
+    from digitreader.cli import main
+    from digitreader.models.line import LineNet
+    from digitreader.training.line import _add_more
+    from digitreader.vision.line_reader import LineReader
+
+    other = tmp_path / "other"
+    assert main(["train-line", "--strips", "100", "--epochs", "1", "--jobs", "1", "--seed", "7",
+                 "--data-dir", str(mnist_path), "--out", str(other)]) == 0  # fmt: skip
+    more = other / "strips-100-7.npz"
+    out = tmp_path / "large"
+    code = main(["train-line", "--size", "large", "--strips", "200", "--epochs", "1", "--jobs", "1",
+                 "--data-dir", str(mnist_path), "--out", str(out), "--more-strips", str(more)])  # fmt: skip
+    assert code == 0
+    assert "300 strips ready" in capsys.readouterr().out
+    card = json.loads((out / "line.json").read_text())
+    assert card["command"].endswith(f"--size large --more-strips {more}")
+    assert card["config"]["size"] == "large" and card["params"] > 500_000
+    model = LineNet(size="large")
+    model.load_state_dict(torch.load(out / "line.pt"))
+    strip = np.random.default_rng(2).random((28, 40)).astype(np.float32)
+    with torch.no_grad():
+        ref = model.eval()(torch.from_numpy(strip)[None, None]).numpy()[0]
+    (ours,) = LineReader(out / "line.onnx", threads=1).log_probs([strip])
+    assert np.abs(ours - ref).max() < 1e-4
+    # The other run's held-out strips (its last 10: a tenth of a small run) are not trained on.
+    base = np.zeros((200, 28, 224), np.uint8), np.zeros(200, np.int32), ["1"] * 200, np.arange(180)
+    _, _, texts, train_idx = _add_more(*base, [str(more)], held_out=2000)
+    assert len(texts) == 300 and train_idx.max() == 289 and len(train_idx) == 270
+    # A cache that does not exist is a clear error, before any work.
+    assert main(["train-line", "--out", str(tmp_path / "x"), "--more-strips", str(tmp_path / "no.npz")]) == 2
+    assert "does not exist" in " ".join(capsys.readouterr().err.split())  # wrapped to the terminal
 
 
 def test_fine_tuning_the_bundled_line_reader(mnist_path, tmp_path, capsys) -> None:

@@ -7,13 +7,17 @@ photographed and found again by the same ink finder ``read`` uses. The result
 
   digitreader train-line --data-dir ../shared/data/mnist --out runs/line
   digitreader train-line --init bundled --strips 120000 --seed 2 --epochs 6 --lr 5e-4   # fine-tune on new strips
+  digitreader train-line --size large --strips 240000 --seed 3 --more-strips runs/line-ft/strips-120000-2.npz
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from digitreader.commands.common import add_data_dir, out, require_torch
+from digitreader.commands.common import add_data_dir, fail, out, require_torch
+
+SIZES = ("small", "large")  # models.line.SIZES (imported here without torch)
 
 HELP = "train the CTC line reader for touching digits (needs the [train] extra)"
 
@@ -28,6 +32,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="MODEL",
         help="fine-tune this line reader (a run's line.pt or line.onnx, or 'bundled') instead of starting afresh",
     )
+    p.add_argument("--size", choices=SIZES, default="small", help="the line reader's size (models.line)")
+    p.add_argument(
+        "--more-strips",
+        metavar="NPZ",
+        action="append",
+        default=[],
+        help="another run's strip cache to train on too, less its held-out strips (repeatable)",
+    )
     p.add_argument("--jobs", type=int, default=2, help="processes that generate the strips")
     add_data_dir(p)
     p.add_argument("--out", default="runs/line", help="run folder")
@@ -35,6 +47,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     require_torch()
+    for f in args.more_strips:
+        if not Path(f).is_file():
+            return fail(f"--more-strips: {f} does not exist (a run's strips-N-SEED.npz)")
     from digitreader.training.line import LineConfig, train_line
 
     cfg = LineConfig(
@@ -46,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         out_dir=args.out,
         init=args.init,
+        size=args.size,
+        more=args.more_strips,
     )
     summary = train_line(cfg, log=out.print)
     out.print(f"held-out exact-string accuracy {summary['held_out_accuracy']:.2%}; wrote {args.out}/line.onnx")

@@ -11,7 +11,7 @@ import io
 import json
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -42,6 +42,8 @@ class LineConfig:
     jobs: int = 2
     threads: int | None = None
     init: str | None = None  # start from this line reader: a .pt state dict, an .onnx file, or "bundled"
+    size: str = "small"  # models.line.SIZES
+    more: list[str] = field(default_factory=list)  # other runs' strip caches (.npz) to train on too
 
     def init_path(self) -> Path | None:
         """The file of the reader to start from (``bundled``: the one that ships with the package)."""
@@ -114,13 +116,15 @@ def train_line(cfg: LineConfig, log=print) -> dict:
     strips, widths, texts = cached_strips(
         out / f"strips-{cfg.strips}-{cfg.seed}.npz", cfg.strips, cfg.seed, cfg.data_dir, cfg.jobs
     )
-    log(f"{len(texts)} strips ready in {time.perf_counter() - t0:.0f} s")
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
     held = cfg.held_out_count()
     train_idx = np.arange(len(texts) - held)
     val_idx = np.arange(len(texts) - held, len(texts))
-    model = LineNet()
+    if cfg.more:
+        strips, widths, texts, train_idx = _add_more(strips, widths, texts, train_idx, cfg.more, cfg.held_out)
+    log(f"{len(texts)} strips ready in {time.perf_counter() - t0:.0f} s")
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    model = LineNet(size=cfg.size)
     start_acc = None
     init = cfg.init_path()
     if init is not None:
@@ -167,6 +171,25 @@ def train_line(cfg: LineConfig, log=print) -> dict:
     return summary
 
 
+def _add_more(
+    strips: np.ndarray, widths: np.ndarray, texts: list[str], train_idx: np.ndarray, files: list[str], held_out: int
+) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """Append other runs' cached strips to the training part, each less the strips its own run
+    held out (``LineConfig.held_out_count``), so that those stay unseen for comparisons."""
+    parts_s, parts_w, idx = [strips], [widths], [train_idx]
+    n = len(texts)
+    texts = list(texts)
+    for f in files:
+        z = np.load(f)
+        m = len(z["widths"])
+        parts_s.append(z["strips"])
+        parts_w.append(z["widths"])
+        texts += [str(t) for t in z["texts"]]
+        idx.append(n + np.arange(m - min(held_out, max(1, m // 10))))
+        n += m
+    return np.concatenate(parts_s), np.concatenate(parts_w), texts, np.concatenate(idx)
+
+
 def load_weights(model: nn.Module, path: str | Path) -> None:
     """Load a line reader's weights from a run's ``line.pt`` or from an exported ``.onnx``
     (its folded batch norms as in ``training.onnx_weights``)."""
@@ -185,7 +208,9 @@ def line_card(cfg: LineConfig, history: list[dict], params: int, onnx_path: Path
         "task": "CTC reading of groups of 1-4 handwritten digits; blank = class 10",
         "command": f"digitreader train-line --strips {cfg.strips} --epochs {cfg.epochs} --seed {cfg.seed}"
         + (f" --lr {cfg.lr:g}" if cfg.lr != LineConfig.lr or cfg.init else "")
-        + (f" --init {cfg.init}" if cfg.init else ""),
+        + (f" --init {cfg.init}" if cfg.init else "")
+        + (f" --size {cfg.size}" if cfg.size != LineConfig.size else "")
+        + "".join(f" --more-strips {f}" for f in cfg.more),
         "config": asdict(cfg),
         "params": params,
         **(started_from(init) if init is not None else {}),
