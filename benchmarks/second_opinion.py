@@ -5,7 +5,7 @@ probabilities by the CTC line reader's, raised to ``SECOND_OPINION``; ``line_mod
 the digit model alone. Both on the 10,000 official MNIST test digits, in one run, and the median
 time of one call (the canvas path of the web app).
 
-    DIGITREADER_DATA=../shared/data/mnist python benchmarks/second_opinion.py [--model X.onnx]
+    DIGITREADER_DATA=../shared/data/mnist python benchmarks/second_opinion.py [--model X.onnx] [--line-model L.onnx]
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ def main() -> None:
     p.add_argument("--data-dir", default=os.environ.get("DIGITREADER_DATA"))
     p.add_argument("--timing-calls", type=int, default=500)
     p.add_argument("--model", default="default", help="digit model: 'default' (bundled) or an .onnx file")
+    p.add_argument("--line-model", default="default", help="line reader: 'default' (bundled) or an .onnx file")
     args = p.parse_args()
     images, labels = load_mnist("test", args.data_dir, download=False)
     x = images.astype(np.float32) / 255
     print(f"model {args.model}; weight {SECOND_OPINION}; {len(x)} MNIST test digits")
-    alone, both = Recognizer(args.model, line_model=None), Recognizer(args.model)
+    alone, both = Recognizer(args.model, line_model=None), Recognizer(args.model, line_model=args.line_model)
     for name, r in (("digit model alone", alone), ("with the line reader", both)):
         digits = np.array([r.predict_array(a).digit for a in x])
         wrong = int((digits != labels).sum())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -133,10 +134,71 @@ def test_fine_tuning_the_bundled_line_reader(mnist_path, tmp_path, capsys) -> No
     assert "started from" in capsys.readouterr().out
     card = json.loads((out / "line.json").read_text())
     assert card["command"].endswith("--lr 0.0001 --init bundled")
-    import hashlib
-
     assert card["init_sha256"] == hashlib.sha256(bundled_line_model().read_bytes()).hexdigest()
     # Starting from a reader that already reads well, one epoch at a low rate keeps it reading well.
     assert card["held_out_accuracy"] >= 0.9
     assert 0.0 <= card["init_held_out_accuracy"] <= 1.0
     assert card["init_card"]["command"].startswith("digitreader train-line")  # the chain back to a fresh start
+
+
+def _random_reader(size: str, seed: int):
+    """A line reader with random weights and batch-norm statistics unlike the initial ones."""
+    from digitreader.models.line import LineNet
+
+    torch.manual_seed(seed)
+    net = LineNet(size=size)
+    for m in net.modules():
+        if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    return net.eval()
+
+
+def test_line_readers_combine_into_one_ensemble_file(mnist_path, tmp_path, capsys) -> None:
+    """`--combine` writes one ONNX file that reads as the renormalised mean of its members' log-probabilities."""
+    from digitreader.cli import main
+    from digitreader.models.line import LineEnsemble
+    from digitreader.training.line import export_line, load_weights
+    from digitreader.vision.line_reader import LineReader
+
+    small, large = export_line(_random_reader("small", 0), tmp_path / "a.onnx"), tmp_path / "b.onnx"
+    export_line(_random_reader("large", 1), large)
+    cached_strips(tmp_path / "strips-50-4.npz", 50, 4, str(mnist_path), jobs=1)
+    out = tmp_path / "ens"
+    code = main(["train-line", "--combine", str(small), "--combine", str(large), "--out", str(out),
+                 "--eval-strips", str(tmp_path / "strips-50-4.npz")])  # fmt: skip
+    assert code == 0
+    card = json.loads((out / "line.json").read_text())
+    assert card["config"]["size"] == "small+large" and [m["size"] for m in card["members"]] == ["small", "large"]
+    assert card["members"][1]["init_sha256"] == hashlib.sha256(large.read_bytes()).hexdigest()
+    assert card["command"] == f"digitreader train-line --combine {small} --combine {large} --eval-strips " + str(
+        tmp_path / "strips-50-4.npz"
+    )
+    assert card["held_out"].startswith("the last 5 strips") and 0.0 <= card["held_out_accuracy"] <= 1.0
+    assert card["sha256"] == hashlib.sha256((out / "line.onnx").read_bytes()).hexdigest()
+    strip = np.random.default_rng(3).random((28, 45)).astype(np.float32)
+    (a,), (b,) = LineReader(small, threads=1).log_probs([strip]), LineReader(large, threads=1).log_probs([strip])
+    (ens,) = LineReader(out / "line.onnx", threads=1).log_probs([strip])
+    mean = (a + b) / 2
+    expected = mean - np.log(np.exp(mean).sum(axis=1, keepdims=True))
+    assert ens.shape == (23, 11) and np.abs(ens - expected).max() < 1e-4
+    assert np.abs(ens - a).max() > 0.1 and np.abs(ens - b).max() > 0.1  # both members count
+    # The ensemble loads back into torch exactly, so it can be fine-tuned as a whole (`--init`).
+    loaded = LineEnsemble(["small", "large"])
+    load_weights(loaded, out / "line.onnx")
+    with torch.no_grad():
+        ours = loaded.eval()(torch.from_numpy(np.pad(strip, ((0, 0), (0, 1))))[None, None]).numpy()[0]
+    assert np.abs(ours - ens).max() < 1e-4
+
+
+def test_combining_needs_two_line_readers(tmp_path, capsys) -> None:
+    from digitreader.cli import main
+    from digitreader.engine import bundled_models_dir
+    from digitreader.training.line import export_line
+
+    one = export_line(_random_reader("small", 0), tmp_path / "a.onnx")
+    assert main(["train-line", "--combine", str(one), "--out", str(tmp_path / "x")]) == 2
+    assert "two or more" in " ".join(capsys.readouterr().err.split())
+    digit_model = bundled_models_dir() / "default.onnx"  # a digit model, not a line reader
+    assert main(["train-line", "--combine", str(one), "--combine", str(digit_model), "--out", str(tmp_path / "x")]) == 2
+    assert "is not a single line reader" in " ".join(capsys.readouterr().err.split())

@@ -8,6 +8,7 @@ photographed and found again by the same ink finder ``read`` uses. The result
   digitreader train-line --data-dir ../shared/data/mnist --out runs/line
   digitreader train-line --init bundled --strips 120000 --seed 2 --epochs 6 --lr 5e-4   # fine-tune on new strips
   digitreader train-line --size large --strips 240000 --seed 3 --more-strips runs/line-ft/strips-120000-2.npz
+  digitreader train-line --combine runs/line-ft/line.onnx --combine runs/line-large/line.onnx --out runs/line-ens
 """
 
 from __future__ import annotations
@@ -32,7 +33,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="MODEL",
         help="fine-tune this line reader (a run's line.pt or line.onnx, or 'bundled') instead of starting afresh",
     )
-    p.add_argument("--size", choices=SIZES, default="small", help="the line reader's size (models.line)")
+    p.add_argument(
+        "--size", choices=SIZES, help="the line reader's size (models.line; default: --init's size, else small)"
+    )
+    p.add_argument(
+        "--combine",
+        metavar="ONNX",
+        action="append",
+        default=[],
+        help="no training: join these trained readers (two or more) into one ensemble in --out",
+    )
+    p.add_argument("--eval-strips", metavar="NPZ", help="with --combine: score on this strip cache's held-out strips")
     p.add_argument(
         "--more-strips",
         metavar="NPZ",
@@ -47,10 +58,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     require_torch()
-    for f in args.more_strips:
+    for f in args.more_strips + ([args.eval_strips] if args.eval_strips else []):
         if not Path(f).is_file():
-            return fail(f"--more-strips: {f} does not exist (a run's strips-N-SEED.npz)")
-    from digitreader.training.line import LineConfig, train_line
+            return fail(f"{f} does not exist (a run's strips-N-SEED.npz)")
+    from digitreader.training.line import LineConfig, combine_line, train_line
+
+    if args.combine:
+        if len(args.combine) < 2 or not all(Path(f).is_file() for f in args.combine):
+            return fail("--combine needs two or more line readers' .onnx files that exist")
+        try:
+            card = combine_line(args.combine, args.out, args.eval_strips, log=out.print)
+        except ValueError as e:
+            return fail(str(e))
+        out.print(f"wrote {args.out}/line.onnx: {card['config']['size']}, {card['params']} parameters")
+        return 0
 
     cfg = LineConfig(
         strips=args.strips,

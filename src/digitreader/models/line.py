@@ -70,3 +70,23 @@ class LineNet(nn.Module):
         f = self.body(x).flatten(1, 2)  # [N, C * 3, T]
         logits = self.head(f)  # [N, 11, T]
         return torch.log_softmax(logits, dim=1).transpose(1, 2)  # [N, T, 11]
+
+
+class LineEnsemble(nn.Module):
+    """Several line readers read as one: the mean of their per-frame log-probabilities, renormalised
+    (a product of experts). Every size has the same frame rate (one frame per two columns), so the
+    frames line up; readers of different sizes, trained apart, err on different strips."""
+
+    def __init__(self, sizes: list[str]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(LineNet(size=s) for s in sizes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = torch.stack([m(x) for m in self.members]).mean(dim=0)
+        return torch.log_softmax(mean, dim=2)
+
+
+def line_net(size: str = "small") -> nn.Module:
+    """The line reader of ``size``: one of ``SIZES``, or an ensemble of them written ``small+large``."""
+    parts = size.split("+")
+    return LineNet(size=size) if len(parts) == 1 else LineEnsemble(parts)

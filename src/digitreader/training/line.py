@@ -21,7 +21,7 @@ import onnx
 import torch
 from torch import nn
 
-from digitreader.models.line import BLANK, LineNet
+from digitreader.models.line import BLANK, SIZES, LineNet, line_net
 from digitreader.training.export import sha256, started_from
 from digitreader.training.line_data import cached_strips
 from digitreader.training.onnx_weights import load_onnx_weights, train_mode
@@ -42,7 +42,7 @@ class LineConfig:
     jobs: int = 2
     threads: int | None = None
     init: str | None = None  # start from this line reader: a .pt state dict, an .onnx file, or "bundled"
-    size: str = "small"  # models.line.SIZES
+    size: str | None = None  # models.line.line_net: "small", "large", "small+large"; None: the init's, else small
     more: list[str] = field(default_factory=list)  # other runs' strip caches (.npz) to train on too
 
     def init_path(self) -> Path | None:
@@ -52,6 +52,16 @@ class LineConfig:
 
             return bundled_line_model()
         return Path(self.init) if self.init else None
+
+    def model_size(self) -> str:
+        """``size``, else the size on the card of the reader it starts from, else ``small``."""
+        if self.size:
+            return self.size
+        init = self.init_path()
+        card = init.with_suffix(".json") if init is not None else None
+        if card is not None and card.is_file():
+            return json.loads(card.read_text()).get("config", {}).get("size") or "small"
+        return "small"
 
     def held_out_count(self) -> int:
         """Strips held out for evaluation: ``held_out``, but at most a tenth of a small run."""
@@ -124,7 +134,7 @@ def train_line(cfg: LineConfig, log=print) -> dict:
     log(f"{len(texts)} strips ready in {time.perf_counter() - t0:.0f} s")
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    model = LineNet(size=cfg.size)
+    model = line_net(cfg.model_size())
     start_acc = None
     init = cfg.init_path()
     if init is not None:
@@ -190,6 +200,57 @@ def _add_more(
     return np.concatenate(parts_s), np.concatenate(parts_w), texts, np.concatenate(idx)
 
 
+def combine_line(members: list[str], out_dir: str, eval_strips: str | None = None, log=print) -> dict:
+    """Join trained line readers (``line.onnx`` files) into one ensemble file (``models.line.LineEnsemble``);
+    with ``eval_strips`` (a strip cache) it is scored on that run's held-out strips, as each member is."""
+    nets, sizes = [], []
+    for path in members:
+        for size in SIZES:
+            net = LineNet(size=size)
+            try:
+                load_weights(net, path)
+            except ValueError:
+                continue
+            nets.append(net)
+            sizes.append(size)
+            break
+        else:
+            raise ValueError(f"{path} is not a single line reader of any size ({', '.join(SIZES)})")
+    model = line_net("+".join(sizes))
+    for member, net in zip(model.members, nets, strict=True):
+        member.load_state_dict(net.state_dict())
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    export_line(model, out / "line.onnx")
+    card = {
+        "name": "line",
+        "task": "CTC reading of groups of 1-4 handwritten digits; blank = class 10",
+        "command": "digitreader train-line"
+        + "".join(f" --combine {m}" for m in members)
+        + (f" --eval-strips {eval_strips}" if eval_strips else ""),
+        "config": {"size": "+".join(sizes)},
+        "params": sum(p.numel() for p in model.parameters()),
+        "members": [{"file": m, "size": z, **started_from(Path(m))} for m, z in zip(members, sizes, strict=True)],
+    }
+    if eval_strips:
+        z = np.load(eval_strips)
+        strips, widths, texts = z["strips"], z["widths"], [str(t) for t in z["texts"]]
+        held = min(LineConfig.held_out, max(1, len(texts) // 10))
+        idx = np.arange(len(texts) - held, len(texts))
+        card["held_out"] = f"the last {held} strips of {eval_strips} (exact string, best-path decoding)"
+        card["held_out_accuracy"] = evaluate(model, strips, widths, texts, idx)
+        for m, net in zip(card["members"], nets, strict=True):
+            m["held_out_accuracy"] = evaluate(net, strips, widths, texts, idx)
+        log(
+            f"held-out exact: ensemble {card['held_out_accuracy']:.2%}; members "
+            + ", ".join(f"{m['held_out_accuracy']:.2%}" for m in card["members"])
+        )
+    card["sha256"] = sha256(out / "line.onnx")
+    card["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    (out / "line.json").write_text(json.dumps(card, indent=2))
+    return card
+
+
 def load_weights(model: nn.Module, path: str | Path) -> None:
     """Load a line reader's weights from a run's ``line.pt`` or from an exported ``.onnx``
     (its folded batch norms as in ``training.onnx_weights``)."""
@@ -209,9 +270,9 @@ def line_card(cfg: LineConfig, history: list[dict], params: int, onnx_path: Path
         "command": f"digitreader train-line --strips {cfg.strips} --epochs {cfg.epochs} --seed {cfg.seed}"
         + (f" --lr {cfg.lr:g}" if cfg.lr != LineConfig.lr or cfg.init else "")
         + (f" --init {cfg.init}" if cfg.init else "")
-        + (f" --size {cfg.size}" if cfg.size != LineConfig.size else "")
+        + (f" --size {cfg.size}" if cfg.size else "")
         + "".join(f" --more-strips {f}" for f in cfg.more),
-        "config": asdict(cfg),
+        "config": {**asdict(cfg), "size": cfg.model_size()},
         "params": params,
         **(started_from(init) if init is not None else {}),
         "held_out_accuracy": history[-1]["held_out_accuracy"] if history else None,
