@@ -55,6 +55,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--threads", type=int, default=2, help="OpenCV threads (the bar is for 2 cores)")
     ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--also-line-model", metavar="ONNX", help="also time Recognizer.read with this line reader")
     args = ap.parse_args()
     cv2.setNumThreads(args.threads)
 
@@ -71,6 +72,7 @@ def main() -> int:
     images, labels = load_mnist("test", args.data_dir)
     rng = np.random.default_rng(0)
     recognizer = Recognizer()
+    other = Recognizer(line_model=args.also_line_model) if args.also_line_model else None
     photo = photo_12mp(images[0], rng)
     jpeg = cv2.imencode(".jpg", cv2.cvtColor(photo, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
     frame = frame_640([images[i] for i in (1, 2, 3, 4)], rng)
@@ -99,6 +101,11 @@ def main() -> int:
             median_ms(lambda: read_number(frame, recognizer.classify), args.repeat),
         ),
         ("", "Recognizer.read (+ the CTC line reader)", median_ms(lambda: recognizer.read(frame), args.repeat)),
+        *(
+            [("", f"Recognizer.read with {args.also_line_model}", median_ms(lambda: other.read(frame), args.repeat))]
+            if other is not None
+            else []
+        ),
         ("640x480 frame, 1 digit", "preprocess", median_ms(lambda: preprocess(single), args.repeat)),
         ("280x280 RGBA canvas", "preprocess", median_ms(lambda: preprocess(canvas), args.repeat)),
     ]
