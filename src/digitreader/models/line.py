@@ -1,9 +1,10 @@
-"""The line reader: a small convolutional network read out with CTC (Graves et al., 2006).
+"""The line reader: a convolutional network read out with CTC (Graves et al., 2006).
 
 It takes a strip of one or more digits, [N, 1, 28, W] in [0, 1] (``vision.strip``), and
 returns per-column log-probabilities [N, W / 2, 11]: the ten digits, then the CTC blank.
 It needs no cut between touching digits: the alignment is learned. ``read`` uses it to
-score the ways of cutting a group (``vision.segment``).
+score the ways of cutting a group (``vision.segment``). ``LineNet`` comes in two sizes;
+``LineEnsemble`` reads several as one (the bundled reader is ``small+large``).
 """
 
 from __future__ import annotations
