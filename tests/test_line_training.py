@@ -87,6 +87,10 @@ def test_an_unknown_line_reader_size_is_refused() -> None:
 
     with pytest.raises(ValueError, match="unknown line reader size 'huge'"):
         LineNet(size="huge")
+    from digitreader.commands import train_line
+    from digitreader.models.line import SIZES
+
+    assert train_line.SIZES == SIZES  # the command's choices, kept beside it so that --help needs no torch
 
 
 def test_a_large_line_reader_trains_on_more_strips(mnist_path, tmp_path, capsys) -> None:

@@ -27,11 +27,19 @@ from digitreader.training.line_data import cached_strips
 from digitreader.training.onnx_weights import load_onnx_weights, train_mode
 from digitreader.vision.line_reader import greedy
 
+TASK = "CTC reading of groups of 1-4 handwritten digits; blank = class 10"
+HELD_OUT = 2_000
+
+
+def held_out_of(count: int, held_out: int = HELD_OUT) -> int:
+    """Strips a run of ``count`` holds out (its last ones): ``held_out``, but at most a tenth of a small run."""
+    return min(held_out, max(1, count // 10))
+
 
 @dataclass
 class LineConfig:
     strips: int = 60_000
-    held_out: int = 2_000
+    held_out: int = HELD_OUT
     seed: int = 1
     epochs: int = 12
     batch_size: int = 64
@@ -64,8 +72,8 @@ class LineConfig:
         return "small"
 
     def held_out_count(self) -> int:
-        """Strips held out for evaluation: ``held_out``, but at most a tenth of a small run."""
-        return min(self.held_out, max(1, self.strips // 10))
+        """Strips held out for evaluation (``held_out_of``)."""
+        return held_out_of(self.strips, self.held_out)
 
 
 def _stretch(strip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -185,7 +193,7 @@ def _add_more(
     strips: np.ndarray, widths: np.ndarray, texts: list[str], train_idx: np.ndarray, files: list[str], held_out: int
 ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
     """Append other runs' cached strips to the training part, each less the strips its own run
-    held out (``LineConfig.held_out_count``), so that those stay unseen for comparisons."""
+    held out (``held_out_of``), so that those stay unseen for comparisons."""
     parts_s, parts_w, idx = [strips], [widths], [train_idx]
     n = len(texts)
     texts = list(texts)
@@ -195,7 +203,7 @@ def _add_more(
         parts_s.append(z["strips"])
         parts_w.append(z["widths"])
         texts += [str(t) for t in z["texts"]]
-        idx.append(n + np.arange(m - min(held_out, max(1, m // 10))))
+        idx.append(n + np.arange(m - held_out_of(m, held_out)))
         n += m
     return np.concatenate(parts_s), np.concatenate(parts_w), texts, np.concatenate(idx)
 
@@ -224,7 +232,7 @@ def combine_line(members: list[str], out_dir: str, eval_strips: str | None = Non
     export_line(model, out / "line.onnx")
     card = {
         "name": "line",
-        "task": "CTC reading of groups of 1-4 handwritten digits; blank = class 10",
+        "task": TASK,
         "command": "digitreader train-line"
         + "".join(f" --combine {m}" for m in members)
         + (f" --eval-strips {eval_strips}" if eval_strips else ""),
@@ -235,7 +243,7 @@ def combine_line(members: list[str], out_dir: str, eval_strips: str | None = Non
     if eval_strips:
         z = np.load(eval_strips)
         strips, widths, texts = z["strips"], z["widths"], [str(t) for t in z["texts"]]
-        held = min(LineConfig.held_out, max(1, len(texts) // 10))
+        held = held_out_of(len(texts))
         idx = np.arange(len(texts) - held, len(texts))
         card["held_out"] = f"the last {held} strips of {eval_strips} (exact string, best-path decoding)"
         card["held_out_accuracy"] = evaluate(model, strips, widths, texts, idx)
@@ -266,7 +274,7 @@ def line_card(cfg: LineConfig, history: list[dict], params: int, onnx_path: Path
     init = cfg.init_path()
     return {
         "name": "line",
-        "task": "CTC reading of groups of 1-4 handwritten digits; blank = class 10",
+        "task": TASK,
         "command": f"digitreader train-line --strips {cfg.strips} --epochs {cfg.epochs} --seed {cfg.seed}"
         + (f" --lr {cfg.lr:g}" if cfg.lr != LineConfig.lr or cfg.init else "")
         + (f" --init {cfg.init}" if cfg.init else "")
