@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from digitreader.vision.rules import box_outlines, has_rules, remove_rules
+from digitreader.vision.rules import box_outlines, remove_rules, rule_search
 
 MIN_SIDE = 3  # px at working resolution; anything smaller is noise
 SPECK = 0.12  # a component smaller than this fraction of the tallest digit is a speck
@@ -74,8 +74,9 @@ def components(mask: np.ndarray) -> tuple[np.ndarray, list[Blob]]:
     """Label the mask (ruled lines and printed boxes removed) and return the labels and one Blob per component."""
     m = mask.view(np.uint8) if mask.dtype == bool else mask
     n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
-    if n > 1 and has_rules(stats, m.shape):
-        m = remove_rules(m)
+    search = rule_search(stats, m.shape) if n > 1 else None
+    if search is not None:
+        m = remove_rules(m, *search)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     boxes = box_outlines(labels, stats) if n > 1 else None
     if boxes is not None:

@@ -40,6 +40,7 @@ GRAIN_SIGMAS = 4.0  # ... by their mean contrast, in local noise deviations
 PINHOLE = 1.0  # a hole in a stroke smaller than (stroke width)^2 is a pinhole (a broad marker's loop)
 WIDTH_AREA = 0.25  # other components at least this x the main one's area are measured too ...
 BOLDER = 1.3  # ... and one with strokes this x wider sets the width
+BAND_CLOSING = 16  # the main ink along the border: look again, with a closing 1/16 of the image wide
 MIN_CONTRAST = 0.14  # ink must be at least 14% darker than its paper (pencil is ~25%; grain in a shadow ~11%)
 
 
@@ -239,6 +240,11 @@ def mask_stroke_width(mask: np.ndarray) -> float:
     pencil grain) are closed first, and pinholes filled (``_fill_pinholes``); a closing
     narrower than the strokes would hollow them.
     """
+    return _main_stroke_width(mask)[0]
+
+
+def _main_stroke_width(mask: np.ndarray) -> tuple[float, bool]:
+    """``mask_stroke_width``, and whether it was measured on ink clear of the border."""
     m = mask.view(np.uint8) if mask.dtype == bool else mask
     f = math.ceil(math.sqrt(m.size / 80_000))  # a coarse mask is enough to measure a stroke
     if f > 1:
@@ -246,7 +252,7 @@ def mask_stroke_width(mask: np.ndarray) -> float:
         m = m.astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     if n <= 1:
-        return 0.0
+        return 0.0, False
     x, y, w, h, area = (stats[1:, i] for i in range(5))
     inner = (x > 0) & (y > 0) & (x + w < m.shape[1]) & (y + h < m.shape[0])
     inner &= area >= min(50, 0.01 * area.max())  # a speck is no measure of the strokes
@@ -258,7 +264,7 @@ def mask_stroke_width(mask: np.ndarray) -> float:
     widest = max((_component_width(labels, stats, int(k)) for k in others if k != pick), default=0.0)
     if widest > BOLDER * width:
         width = widest
-    return f * width
+    return f * width, bool(inner[pick])
 
 
 def _component_width(labels: np.ndarray, stats: np.ndarray, k: int) -> float:
@@ -348,10 +354,29 @@ def extract_ink(image: np.ndarray, work_side: int = WORK_SIDE) -> InkMap:
     levels = _stroke_levels(rough)
     if levels is None:
         return _empty(rough, scale, dark, grey_full.shape)
-    strokes = rough > max(levels[0], 0.45 * levels[1])
+    width, clear = _main_stroke_width(rough > max(levels[0], 0.45 * levels[1]))
+    if not clear:
+        width = _width_past_bands(grey, g, width)
     # Second pass: a closing just wider than the strokes follows shadows and the sheet's edges.
-    size = 2.0 * mask_stroke_width(strokes) + 3
+    size = 2.0 * width + 3
     return _threshold(1.0 - g / paper_closing(grey, size), scale, dark, grey_full.shape)
+
+
+def _width_past_bands(grey: np.ndarray, g: np.ndarray, width: float) -> float:
+    """The stroke width when the first pass found the main ink along the border.
+
+    That is a digit cut by a tight crop, or a band of shadow (or of table) along the border
+    that the coarse paper estimate took for ink, with the digit inside it merged into the
+    band. A closing a sixteenth of the image wide takes such a band for paper: if ink clear of
+    the border shows up then, its strokes give the width. A digit cut by the crop stays along
+    the border (or, drawn with strokes wider than that, vanishes), and ``width`` stands.
+    """
+    closer = 1.0 - g / paper_closing(grey, max(grey.shape) / BAND_CLOSING)
+    levels = _stroke_levels(closer)
+    if levels is None:
+        return width
+    found, clear = _main_stroke_width(closer > max(levels[0], 0.45 * levels[1]))
+    return found if clear else width
 
 
 def _quantile(a: np.ndarray, q: float) -> float:
