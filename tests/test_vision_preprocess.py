@@ -309,3 +309,27 @@ def test_ruled_lines_broken_into_pieces_are_still_rules(mnist_test, recognizer, 
         assert box[2] < 150, box  # the digit (84 px wide at most), not a piece of rule
         right += int(recognizer.classify(x[None])[0].argmax()) == labels[k]
     assert right >= 18
+
+
+@pytest.mark.parametrize("ink", ["dark", "light"])
+def test_a_tight_crop_of_a_bold_digit_gets_the_right_polarity(mnist_test, recognizer, ink) -> None:
+    """A marker digit cropped to its ink under uneven light: its strokes are as wide as the paper between
+    them and it touches the frame, so the polarity cues lean the wrong way (35 of 60 such crops were read
+    as light ink on dark paper); ink that lines the border sends the ink finder to the other polarity."""
+    from digitreader.vision.ink import extract_ink
+
+    images, labels = mnist_test
+    rng = np.random.default_rng(3)
+    polarity = right = 0
+    for k in range(100, 120):
+        big = cv2.resize(images[k], (240, 240), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+        big = cv2.dilate(big, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
+        ys, xs = np.nonzero(big > 0.3)
+        crop = np.pad(big[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1], 3)
+        light = 0.85 + 0.15 * np.linspace(0, 1, crop.shape[1])[None, :]
+        page = 225 * (1 - 0.85 * crop) if ink == "dark" else 50 + 170 * crop
+        photo = np.clip(page * light + rng.normal(0, 3, crop.shape), 0, 255).astype(np.uint8)
+        polarity += extract_ink(photo).dark_ink == (ink == "dark")
+        right += recognizer.predict(photo).digit == labels[k]
+    assert polarity >= 19
+    assert right >= 17

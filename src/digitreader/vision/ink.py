@@ -4,7 +4,8 @@ The steps, each cheap at the working resolution (at most ``WORK_SIDE`` pixels a 
 
 1. grey: luminance; a transparent background is composited to contrast with the ink.
 2. polarity: dark ink on light paper, or light ink (chalk, MNIST, a white pen) on dark,
-   decided by which thin structures carry more contrast (black-hat against top-hat).
+   decided by which thin structures carry more contrast (black-hat against top-hat); when
+   the ink found then lines the border, the other polarity is tried (a tight crop of a bold digit).
 3. paper: a smooth estimate of the paper's brightness (a high percentile over a coarse grid),
    so shadows and lighting gradients divide out: ``ink = 1 - grey / paper``.
 4. thresholds: from the noise of the paper and the contrast of the strokes, with hysteresis
@@ -41,6 +42,10 @@ PINHOLE = 1.0  # a hole in a stroke smaller than (stroke width)^2 is a pinhole (
 WIDTH_AREA = 0.25  # other components at least this x the main one's area are measured too ...
 BOLDER = 1.3  # ... and one with strokes this x wider sets the width
 BAND_CLOSING = 16  # the main ink along the border: look again, with a closing 1/16 of the image wide
+BORDER_INK = (0.25, 0.75)  # ink along this share of the border (more than a digit touches): try the other polarity ...
+OTHER_BORDER_INK = 0.1  # ... and take it when its ink lies along less than this share ...
+FRAME_SPAN = 0.8  # ... and its largest piece spans the frame both ways (a tight crop) ...
+SOLID_FILL = 0.6  # ... in strokes, not as a solid piece that fills its box
 MIN_CONTRAST = 0.14  # ink must be at least 14% darker than its paper (pencil is ~25%; grain in a shadow ~11%)
 
 
@@ -341,6 +346,21 @@ def extract_ink(image: np.ndarray, work_side: int = WORK_SIDE) -> InkMap:
         residual = 1.0 - grey.astype(np.float32) / max(float(level), 8.0)
         return _threshold(residual, scale, dark, grey_full.shape, noise_free=True)
     dark = is_dark_ink(grey)
+    found = _photo_ink(grey, dark, scale, grey_full.shape)
+    if BORDER_INK[0] < _border_share(found.mask) < BORDER_INK[1]:
+        # Ink should not line the border. It does when the polarity is wrong in a tight crop of a
+        # bold digit: its strokes are as wide as the paper between them, and it touches the
+        # frame, so neither the thin-stroke cue nor the border cue can tell. Then the other
+        # polarity finds one digit as large as the frame, its strokes clear of the border. (A dark
+        # table along the frame lines it too; the other polarity then takes bits of the sheet.)
+        other = _photo_ink(grey, not dark, scale, grey_full.shape)
+        if other.contrast > 0 and _border_share(other.mask) < OTHER_BORDER_INK and _fills_frame(other.mask):
+            return other
+    return found
+
+
+def _photo_ink(grey: np.ndarray, dark: bool, scale: int, shape: tuple[int, int]) -> InkMap:
+    """The ink map of a photo or scan (reduced grey ``grey``), with the ink dark or light as given."""
     if not dark:
         grey = 255 - grey
     g = grey.astype(np.float32)
@@ -348,18 +368,18 @@ def extract_ink(image: np.ndarray, work_side: int = WORK_SIDE) -> InkMap:
     lo, hi = np.percentile(level[:: max(1, level.shape[0] // 64), :: max(1, level.shape[1] // 64)], (2, 98))
     if lo >= FLAT_PAPER * hi:
         # Evenly lit (a canvas, a scan): one paper level for the whole image.
-        return _threshold(1.0 - g / max(float(hi), 8.0), scale, dark, grey_full.shape)
+        return _threshold(1.0 - g / max(float(hi), 8.0), scale, dark, shape)
     # First pass: the coarse paper estimate, good enough to measure how wide the strokes are.
     rough = 1.0 - g / level
     levels = _stroke_levels(rough)
     if levels is None:
-        return _empty(rough, scale, dark, grey_full.shape)
+        return _empty(rough, scale, dark, shape)
     width, clear = _main_stroke_width(rough > max(levels[0], 0.45 * levels[1]))
     if not clear:
         width = _width_past_bands(grey, g, width)
     # Second pass: a closing just wider than the strokes follows shadows and the sheet's edges.
     size = 2.0 * width + 3
-    return _threshold(1.0 - g / paper_closing(grey, size), scale, dark, grey_full.shape)
+    return _threshold(1.0 - g / paper_closing(grey, size), scale, dark, shape)
 
 
 def _width_past_bands(grey: np.ndarray, g: np.ndarray, width: float) -> float:
@@ -377,6 +397,22 @@ def _width_past_bands(grey: np.ndarray, g: np.ndarray, width: float) -> float:
         return width
     found, clear = _main_stroke_width(closer > max(levels[0], 0.45 * levels[1]))
     return found if clear else width
+
+
+def _border_share(mask: np.ndarray) -> float:
+    """The fraction of the image's outermost pixels that are ink."""
+    ring = np.concatenate([mask[0], mask[-1], mask[1:-1, 0], mask[1:-1, -1]])
+    return float(np.count_nonzero(ring)) / max(1, ring.size)
+
+
+def _fills_frame(mask: np.ndarray) -> bool:
+    """Is the largest piece of ink a tight crop's digit: strokes (not a solid sheet) spanning the frame both ways?"""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
+    if n <= 1:
+        return False
+    _, _, w, h, area = stats[1 + int(np.argmax(stats[1:, 4]))]
+    spans = h >= FRAME_SPAN * mask.shape[0] and w >= FRAME_SPAN * mask.shape[1]
+    return bool(spans and area <= SOLID_FILL * w * h)
 
 
 def _quantile(a: np.ndarray, q: float) -> float:
