@@ -5,7 +5,7 @@ The steps, each cheap at the working resolution (at most ``WORK_SIDE`` pixels a 
 1. grey: luminance; a transparent background is composited to contrast with the ink.
 2. polarity: dark ink on light paper, or light ink (chalk, MNIST, a white pen) on dark,
    decided by which thin structures carry more contrast (black-hat against top-hat); when
-   the ink found then lines the border, the other polarity is tried (a tight crop of a bold digit).
+   light ink found then lines the border, dark ink is tried (a tight crop of a bold pen digit).
 3. paper: a smooth estimate of the paper's brightness (a high percentile over a coarse grid),
    so shadows and lighting gradients divide out: ``ink = 1 - grey / paper``.
 4. thresholds: from the noise of the paper and the contrast of the strokes, with hysteresis
@@ -41,8 +41,7 @@ GRAIN_SIGMAS = 4.0  # ... by their mean contrast, in local noise deviations
 PINHOLE = 1.0  # a hole in a stroke smaller than (stroke width)^2 is a pinhole (a broad marker's loop)
 WIDTH_AREA = 0.25  # other components at least this x the main one's area are measured too ...
 BOLDER = 1.3  # ... and one with strokes this x wider sets the width
-BAND_CLOSING = 16  # the main ink along the border: look again, with a closing 1/16 of the image wide
-BORDER_INK = (0.25, 0.75)  # ink along this share of the border (more than a digit touches): try the other polarity ...
+BORDER_INK = (0.25, 0.75)  # light ink along this share of the border (more than a digit touches): try dark ...
 OTHER_BORDER_INK = 0.1  # ... and take it when its ink lies along less than this share ...
 FRAME_SPAN = 0.8  # ... and its largest piece spans the frame both ways (a tight crop) ...
 SOLID_FILL = 0.6  # ... in strokes, not as a solid piece that fills its box
@@ -245,11 +244,6 @@ def mask_stroke_width(mask: np.ndarray) -> float:
     pencil grain) are closed first, and pinholes filled (``_fill_pinholes``); a closing
     narrower than the strokes would hollow them.
     """
-    return _main_stroke_width(mask)[0]
-
-
-def _main_stroke_width(mask: np.ndarray) -> tuple[float, bool]:
-    """``mask_stroke_width``, and whether it was measured on ink clear of the border."""
     m = mask.view(np.uint8) if mask.dtype == bool else mask
     f = math.ceil(math.sqrt(m.size / 80_000))  # a coarse mask is enough to measure a stroke
     if f > 1:
@@ -257,7 +251,7 @@ def _main_stroke_width(mask: np.ndarray) -> tuple[float, bool]:
         m = m.astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     if n <= 1:
-        return 0.0, False
+        return 0.0
     x, y, w, h, area = (stats[1:, i] for i in range(5))
     inner = (x > 0) & (y > 0) & (x + w < m.shape[1]) & (y + h < m.shape[0])
     inner &= area >= min(50, 0.01 * area.max())  # a speck is no measure of the strokes
@@ -269,7 +263,7 @@ def _main_stroke_width(mask: np.ndarray) -> tuple[float, bool]:
     widest = max((_component_width(labels, stats, int(k)) for k in others if k != pick), default=0.0)
     if widest > BOLDER * width:
         width = widest
-    return f * width, bool(inner[pick])
+    return f * width
 
 
 def _component_width(labels: np.ndarray, stats: np.ndarray, k: int) -> float:
@@ -347,13 +341,14 @@ def extract_ink(image: np.ndarray, work_side: int = WORK_SIDE) -> InkMap:
         return _threshold(residual, scale, dark, grey_full.shape, noise_free=True)
     dark = is_dark_ink(grey)
     found = _photo_ink(grey, dark, scale, grey_full.shape)
-    if BORDER_INK[0] < _border_share(found.mask) < BORDER_INK[1]:
-        # Ink should not line the border. It does when the polarity is wrong in a tight crop of a
-        # bold digit: its strokes are as wide as the paper between them, and it touches the
-        # frame, so neither the thin-stroke cue nor the border cue can tell. Then the other
-        # polarity finds one digit as large as the frame, its strokes clear of the border. (A dark
-        # table along the frame lines it too; the other polarity then takes bits of the sheet.)
-        other = _photo_ink(grey, not dark, scale, grey_full.shape)
+    if not dark and BORDER_INK[0] < _border_share(found.mask) < BORDER_INK[1]:
+        # Light ink that lines the border: perhaps the paper of a tight crop of a bold dark digit,
+        # whose strokes are as wide as the paper between them and touch the frame, so neither the
+        # thin-stroke cue nor the border cue can tell. Then dark ink finds one digit as large as
+        # the frame, its strokes clear of the border. Only this way round: pen on paper is by far
+        # the commoner photo, and a bold light digit on black fills its frame as well (scikit-
+        # learn's digits, enlarged, would be read from the black between their strokes).
+        other = _photo_ink(grey, True, scale, grey_full.shape)
         if other.contrast > 0 and _border_share(other.mask) < OTHER_BORDER_INK and _fills_frame(other.mask):
             return other
     return found
@@ -374,29 +369,10 @@ def _photo_ink(grey: np.ndarray, dark: bool, scale: int, shape: tuple[int, int])
     levels = _stroke_levels(rough)
     if levels is None:
         return _empty(rough, scale, dark, shape)
-    width, clear = _main_stroke_width(rough > max(levels[0], 0.45 * levels[1]))
-    if not clear:
-        width = _width_past_bands(grey, g, width)
+    width = mask_stroke_width(rough > max(levels[0], 0.45 * levels[1]))
     # Second pass: a closing just wider than the strokes follows shadows and the sheet's edges.
     size = 2.0 * width + 3
     return _threshold(1.0 - g / paper_closing(grey, size), scale, dark, shape)
-
-
-def _width_past_bands(grey: np.ndarray, g: np.ndarray, width: float) -> float:
-    """The stroke width when the first pass found the main ink along the border.
-
-    That is a digit cut by a tight crop, or a band of shadow (or of table) along the border
-    that the coarse paper estimate took for ink, with the digit inside it merged into the
-    band. A closing a sixteenth of the image wide takes such a band for paper: if ink clear of
-    the border shows up then, its strokes give the width. A digit cut by the crop stays along
-    the border (or, drawn with strokes wider than that, vanishes), and ``width`` stands.
-    """
-    closer = 1.0 - g / paper_closing(grey, max(grey.shape) / BAND_CLOSING)
-    levels = _stroke_levels(closer)
-    if levels is None:
-        return width
-    found, clear = _main_stroke_width(closer > max(levels[0], 0.45 * levels[1]))
-    return found if clear else width
 
 
 def _border_share(mask: np.ndarray) -> float:
