@@ -5,7 +5,7 @@ The steps, each cheap at the working resolution (at most ``WORK_SIDE`` pixels a 
 1. grey: luminance; a transparent background is composited to contrast with the ink.
 2. polarity: dark ink on light paper, or light ink (chalk, MNIST, a white pen) on dark,
    decided by which thin structures carry more contrast (black-hat against top-hat); when
-   the ink found then lines the border, the other polarity is tried (a tight crop of a bold digit).
+   light ink found then lines the border, dark ink is tried (a tight crop of a bold pen digit).
 3. paper: a smooth estimate of the paper's brightness (a high percentile over a coarse grid),
    so shadows and lighting gradients divide out: ``ink = 1 - grey / paper``.
 4. thresholds: from the noise of the paper and the contrast of the strokes, with hysteresis
@@ -41,7 +41,7 @@ GRAIN_SIGMAS = 4.0  # ... by their mean contrast, in local noise deviations
 PINHOLE = 1.0  # a hole in a stroke smaller than (stroke width)^2 is a pinhole (a broad marker's loop)
 WIDTH_AREA = 0.25  # other components at least this x the main one's area are measured too ...
 BOLDER = 1.3  # ... and one with strokes this x wider sets the width
-BORDER_INK = (0.25, 0.75)  # ink along this share of the border (more than a digit touches): try the other polarity ...
+BORDER_INK = (0.25, 0.75)  # light ink along this share of the border (more than a digit touches): try dark ...
 OTHER_BORDER_INK = 0.1  # ... and take it when its ink lies along less than this share ...
 FRAME_SPAN = 0.8  # ... and its largest piece spans the frame both ways (a tight crop) ...
 SOLID_FILL = 0.6  # ... in strokes, not as a solid piece that fills its box
@@ -341,13 +341,14 @@ def extract_ink(image: np.ndarray, work_side: int = WORK_SIDE) -> InkMap:
         return _threshold(residual, scale, dark, grey_full.shape, noise_free=True)
     dark = is_dark_ink(grey)
     found = _photo_ink(grey, dark, scale, grey_full.shape)
-    if BORDER_INK[0] < _border_share(found.mask) < BORDER_INK[1]:
-        # Ink should not line the border. It does when the polarity is wrong in a tight crop of a
-        # bold digit: its strokes are as wide as the paper between them and touch the frame, so
-        # neither the thin-stroke cue nor the border cue can tell. Then the other polarity finds
-        # one digit as large as the frame, its strokes clear of the border. (A dark table along
-        # the frame lines the border too; the other polarity then takes bits of the sheet.)
-        other = _photo_ink(grey, not dark, scale, grey_full.shape)
+    if not dark and BORDER_INK[0] < _border_share(found.mask) < BORDER_INK[1]:
+        # Light ink that lines the border: perhaps the paper of a tight crop of a bold dark digit,
+        # whose strokes are as wide as the paper between them and touch the frame, so neither the
+        # thin-stroke cue nor the border cue can tell. Then dark ink finds one digit as large as
+        # the frame, its strokes clear of the border. Only this way round: pen on paper is by far
+        # the commoner photo, and a bold light digit on black fills its frame as well (scikit-
+        # learn's digits, enlarged, would be read from the black between their strokes).
+        other = _photo_ink(grey, True, scale, grey_full.shape)
         if other.contrast > 0 and _border_share(other.mask) < OTHER_BORDER_INK and _fills_frame(other.mask):
             return other
     return found
