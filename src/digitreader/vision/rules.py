@@ -14,7 +14,8 @@ import numpy as np
 RULE_SPAN = 0.5  # a ruled line is at least this fraction of the image's shorter side long
 PIECE_RATIO = 4  # a piece of a rule is at least 4x longer than thick ...
 RULE_PIECES = 2.0  # ... and such pieces, together as long as two lines across the image, are worth a look
-BROKEN_GAP = 12  # gaps up to 1/12 of the image's shorter side are bridged along broken lines ...
+WHOLE_GAP = 50  # gaps up to 1/50 of the image's shorter side are bridged along whole lines (noise) ...
+BROKEN_GAP = 12  # ... up to 1/12 along broken lines ...
 BROKEN_SPAN = 0.35  # ... and pieces this fraction of it long are enough (with a parallel partner)
 BOX_WALLS = 3  # vertical lines from one rule to the next, in a row, are the walls of a form's boxes
 BOX_FILL = 0.5  # ink covers at most this fraction of the inside of a printed box (a digit in it)
@@ -23,8 +24,8 @@ BOX_HOLDS = 0.02  # ... and ink covers at least this fraction of it (something i
 
 
 def rule_search(stats: np.ndarray, shape: tuple[int, int]) -> tuple[int, float] | None:
-    """Cheap test for ruled lines: None when there are surely none, else how to look for them:
-    (the gap in px to bridge along a line, the shortest line as a fraction of the shorter side).
+    """Cheap test for ruled lines: None when there are surely none, else how to look for them
+    (``remove_rules``' ``gap`` and ``span``).
 
     A component that spans most of the image is a whole line: gaps are short (noise). Flat
     (or tall) thin pieces that add up to two lines across the image are broken lines: a
@@ -33,26 +34,28 @@ def rule_search(stats: np.ndarray, shape: tuple[int, int]) -> tuple[int, float] 
     h, w = shape
     ws, hs = stats[1:, 2], stats[1:, 3]
     if ((ws >= 0.75 * w) | ((hs >= 0.75 * h) & (ws <= 0.25 * w))).any():
-        return max(3, min(h, w) // 50), RULE_SPAN
+        return WHOLE_GAP, RULE_SPAN
     flat, tall = ws >= PIECE_RATIO * hs, hs >= PIECE_RATIO * ws
     if ws[flat].sum() >= RULE_PIECES * w or hs[tall].sum() >= RULE_PIECES * h:
-        return max(3, min(h, w) // BROKEN_GAP), BROKEN_SPAN
+        return BROKEN_GAP, BROKEN_SPAN
     return None
 
 
-def remove_rules(mask: np.ndarray, gap: int | None = None, span: float = RULE_SPAN) -> np.ndarray:
+def remove_rules(mask: np.ndarray, gap: int = WHOLE_GAP, span: float = RULE_SPAN) -> np.ndarray:
     """Remove ruled lines (notebook rules, squares, a margin) and mend the strokes they crossed.
 
     A rule is a thin straight line (within 20 degrees of the axes) at least ``span`` of
     the image's shorter side long, with a parallel partner, or one that crosses almost the whole image.
-    A long straight stroke of a digit (a big 1) has neither. ``gap``: the longest gap along
-    a line that it bridges (by default 1/50 of the shorter side); ``rule_search`` gives both.
+    A long straight stroke of a digit (a big 1) has neither. Gaps along a line up to 1/``gap``
+    of the shorter side are bridged; ``rule_search`` says which ``gap`` and ``span`` to use.
     """
     m = mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8)
     h, w = m.shape
     shortest = int(span * min(h, w))
-    gap = gap or max(3, min(h, w) // 50)
-    found = cv2.HoughLinesP(m, 1, np.pi / 360, threshold=max(10, shortest // 2), minLineLength=shortest, maxLineGap=gap)
+    bridge = max(3, min(h, w) // gap)
+    found = cv2.HoughLinesP(
+        m, 1, np.pi / 360, threshold=max(10, shortest // 2), minLineLength=shortest, maxLineGap=bridge
+    )
     if found is None:
         return m
     segments = []
