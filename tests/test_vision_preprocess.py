@@ -224,6 +224,27 @@ def test_a_shadow_lying_along_the_border_is_not_the_digit(mnist_test, recognizer
     assert box[1] >= 330
 
 
+def test_a_digit_half_in_a_shadow_band_along_the_side_is_read(mnist_test, recognizer) -> None:
+    """A soft shadow along the right side of the sheet, as dark as a light pen, over half of the digit: the
+    rough ink is one piece along the border, with no stroke clear of it (dev photo 1102: a 7 read as a 1, the
+    band's width taken for the strokes'). A closing a sixteenth of the image wide follows the band instead."""
+    images, labels = mnist_test
+    rng = np.random.default_rng(7)
+    h, w = 600, 800
+    yy, xx = np.mgrid[:h, :w]
+    shade = cv2.GaussianBlur(np.where(xx >= 700 + (yy - 300) * 0.05, 0.6, 1.0).astype(np.float32), (0, 0), 10)
+    right = 0
+    for k in range(200, 220):
+        ink = np.zeros((h, w), np.float32)
+        ink[250:334, 646:730] = cv2.resize(images[k], None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC) / 255
+        paper = 225 * (1 - 0.5 * np.clip(ink, 0, 1)) * shade * (0.9 + 0.1 * yy / h)
+        photo = np.clip(paper + rng.normal(0, 3, (h, w)), 0, 255).astype(np.uint8)
+        x, box = locate(photo)
+        assert box[3] < 100, box  # the digit (84 px), not the band (600 px)
+        right += int(recognizer.classify(x[None])[0].argmax()) == labels[k]
+    assert right >= 18  # 5 of 20 before
+
+
 def test_a_broad_marker_digit_with_a_pinhole_loop_is_measured_as_broad() -> None:
     """The paper estimate's closing must span a marker-drawn 0 whose loop is a pinhole; a normal 0 keeps its loop."""
     from digitreader.vision.ink import mask_stroke_width

@@ -45,6 +45,10 @@ BORDER_INK = (0.25, 0.75)  # light ink along this share of the border (more than
 OTHER_BORDER_INK = 0.1  # ... and take it when its ink lies along less than this share ...
 FRAME_SPAN = 0.8  # ... and its largest piece spans the frame both ways (a tight crop) ...
 SOLID_FILL = 0.6  # ... in strokes, not as a solid piece that fills its box
+BAND_SIDE = 0.8  # rough ink along this share of one side of the image ...
+BAND_ACROSS = 0.5  # ... reaching at most this far across it is a band of shadow or desk, not a digit
+INNER_AREA = 50  # px at the working size: a piece of ink clear of the border this large is the digit's
+BAND_CLOSING = 1 / 16  # of the image's longest side: a closing that follows a band along a side
 MIN_CONTRAST = 0.14  # ink must be at least 14% darker than its paper (pencil is ~25%; grain in a shadow ~11%)
 
 
@@ -369,10 +373,56 @@ def _photo_ink(grey: np.ndarray, dark: bool, scale: int, shape: tuple[int, int])
     levels = _stroke_levels(rough)
     if levels is None:
         return _empty(rough, scale, dark, shape)
-    width = mask_stroke_width(rough > max(levels[0], 0.45 * levels[1]))
+    strokes = rough > max(levels[0], 0.45 * levels[1])
+    width = mask_stroke_width(strokes)
+    if _band_along_side(strokes) and not _inner_piece(strokes):
+        width = _width_past_band(grey, width)
     # Second pass: a closing just wider than the strokes follows shadows and the sheet's edges.
     size = 2.0 * width + 3
     return _threshold(1.0 - g / paper_closing(grey, size), scale, dark, shape)
+
+
+def _band_along_side(strokes: np.ndarray) -> bool:
+    """Is the largest piece of rough ink a band along a whole side (a shadow's or the desk's), not a digit?
+
+    It lies along ``BAND_SIDE`` of one side of the image and reaches at most ``BAND_ACROSS``
+    of it across. A digit cropped tight touches its frame, but over a stroke's width.
+    """
+    edges = (strokes[:, 0], strokes[:, -1], strokes[0], strokes[-1])
+    if all(np.count_nonzero(edge) < BAND_SIDE * edge.size for edge in edges):
+        return False  # the usual case, told from the border alone
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(strokes.view(np.uint8), connectivity=8)
+    k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    h, w = strokes.shape
+    thin_w = stats[k, cv2.CC_STAT_WIDTH] <= BAND_ACROSS * w  # a band along the left or right side
+    thin_h = stats[k, cv2.CC_STAT_HEIGHT] <= BAND_ACROSS * h  # ... along the top or bottom
+    sides = ((labels[:, 0], h, thin_w), (labels[:, -1], h, thin_w), (labels[0], w, thin_h), (labels[-1], w, thin_h))
+    return any(across and np.count_nonzero(side == k) >= BAND_SIDE * length for side, length, across in sides)
+
+
+def _inner_piece(strokes: np.ndarray) -> bool:
+    """Does any piece of ink of at least ``INNER_AREA`` pixels stay clear of the border?"""
+    _, _, stats, _ = cv2.connectedComponentsWithStats(strokes.view(np.uint8), connectivity=8)
+    x, y, w, h, area = (stats[1:, i] for i in range(5))
+    inner = (x > 0) & (y > 0) & (x + w < strokes.shape[1]) & (y + h < strokes.shape[0]) & (area >= INNER_AREA)
+    return bool(inner.any())
+
+
+def _width_past_band(grey: np.ndarray, width: float) -> float:
+    """The stroke width once a band along a side, joined to the digit, is taken for paper.
+
+    The band (a shadow's edge, the desk past the sheet) is as dark as ink and touches the digit,
+    so the rough ink is one piece along the border, measured as one very wide stroke; a closing
+    that wide would keep the band as ink, and the digit with it (a 7 beside a shadow read as a 1).
+    A closing of ``BAND_CLOSING`` of the image follows the band instead, and the strokes left
+    clear of the border give the width; when none are, ``width`` stands.
+    """
+    closer = 1.0 - grey.astype(np.float32) / paper_closing(grey, max(grey.shape) * BAND_CLOSING)
+    levels = _stroke_levels(closer)
+    if levels is None:
+        return width
+    strokes = closer > max(levels[0], 0.45 * levels[1])
+    return mask_stroke_width(strokes) if _inner_piece(strokes) else width
 
 
 def _border_share(mask: np.ndarray) -> float:
