@@ -25,6 +25,8 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "preprocess_speed": ([], ["--repeat", "5"]),
     "vision_accuracy": ([], ["--count", "100", "--tesseract-count", "30"]),
     "digit_errors": ([], ["--count", "100", "--pen-count", "300"]),
+    "tight_crops": ([], ["--count", "10"]),
+    "page_clutter": ([], ["--count", "5"]),
     "second_opinion": ([], ["--timing-calls", "100"]),
     "load": ([], ["--clients", "1", "16", "--seconds", "2"]),
     "video_fps": ([], ["--seconds", "5", "--repeat", "1"]),

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 import cv2
@@ -71,11 +70,11 @@ def main() -> None:
         return
     before = None
     if args.baseline_src:
-        env = {**os.environ, "PYTHONPATH": args.baseline_src}
-        cmd = [sys.executable, __file__, "--json", "--count", str(args.count)]
-        if args.data_dir:
-            cmd += ["--data-dir", args.data_dir]
-        before = json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout)
+        sys.path.insert(0, os.path.dirname(__file__))
+        from baseline import measure_with
+
+        extra = ["--data-dir", args.data_dir] if args.data_dir else []
+        before = measure_with(__file__, args.baseline_src, ["--count", str(args.count), *extra])
     print(f"| ink | pen thickening (px) | margin 0 px | margin 3 px | margin 25 px |  ({args.count} digits per cell)")
     print("|---|---:|---:|---:|---:|")
     for ink in ("dark", "light"):

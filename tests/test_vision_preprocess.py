@@ -245,6 +245,68 @@ def test_a_digit_half_in_a_shadow_band_along_the_side_is_read(mnist_test, recogn
     assert right >= 18  # 5 of 20 before
 
 
+def pen_on(page: np.ndarray, start: tuple[int, int], end: tuple[int, int], thick: int = 18) -> np.ndarray:
+    """A pen laid on the sheet: a dark straight bar with soft edges from ``start`` to ``end`` (x, y)."""
+    pen = np.zeros(page.shape, np.float32)
+    cv2.line(pen, start, end, 1.0, thick)
+    return (page * (1 - 0.75 * cv2.GaussianBlur(pen, (0, 0), 2))).astype(np.uint8)
+
+
+def test_a_pen_lying_on_the_page_is_not_the_digit(mnist_test, recognizer) -> None:
+    """A pen laid beside the digit, tilted a little, is a far larger piece of ink than the digit: it was picked as
+    the digit (6 of 30 right). A straight solid bar lying down, longer than the digit is tall, is no digit."""
+    images, labels = mnist_test
+    rng = np.random.default_rng(1)
+    right = 0
+    for k in range(300, 320):
+        page = on_paper(images[k], size=(600, 800), at=(250, 350), ink=40)
+        photo = pen_on(page, (100, 520), (600, 560))
+        x, box = locate(np.clip(photo + rng.normal(0, 3, photo.shape), 0, 255).astype(np.uint8))
+        assert box[1] < 400, box  # the digit (rows 250-334), not the pen (rows 500-580)
+        right += int(recognizer.classify(x[None])[0].argmax()) == labels[k]
+    assert right >= 19
+
+
+def test_a_stain_on_the_page_is_not_the_digit(mnist_test, recognizer) -> None:
+    """A soft grey stain larger than the digit (a drop of coffee, a smudge) was taken for the digit (5 of 30
+    right): a solid round patch without a loop is left out when anything else is there."""
+    images, labels = mnist_test
+    rng = np.random.default_rng(1)
+    h, w = 600, 800
+    stain = np.zeros((h, w), np.float32)
+    cv2.circle(stain, (150, 150), 60, 1.0, -1)
+    shade = 1 - 0.25 * cv2.GaussianBlur(stain, (0, 0), 15)
+    right = 0
+    for k in range(300, 320):
+        page = on_paper(images[k], size=(h, w), at=(250, 350), ink=40).astype(np.float32) * shade
+        x, box = locate(np.clip(page + rng.normal(0, 3, page.shape), 0, 255).astype(np.uint8))
+        assert box[0] > 300, box  # the digit (columns 350-434), not the stain (columns 90-210)
+        right += int(recognizer.classify(x[None])[0].argmax()) == labels[k]
+    assert right >= 19
+
+
+def test_a_broad_marker_0_with_a_small_loop_beside_a_pen_stroke_is_read(recognizer) -> None:
+    """A marker 0 whose loop is a pinhole is solid and round, but it has a loop: it is not a blot."""
+    page = np.full((400, 600), 235, np.uint8)
+    cv2.ellipse(page, (300, 200), (60, 85), 0, 0, 360, 30, -1)
+    cv2.ellipse(page, (300, 200), (8, 14), 0, 0, 360, 235, -1)
+    cv2.line(page, (480, 330), (520, 340), 30, 3)  # a stroke of a pen nearby
+    photo = np.clip(page + np.random.default_rng(0).normal(0, 3, page.shape), 0, 255).astype(np.uint8)
+    assert recognizer.predict(photo).digit == 0
+
+
+def test_a_standing_1_and_the_bar_of_a_7_are_still_digits(recognizer) -> None:
+    """A solid 1 is a bar too, but it stands; a 7's bar written apart lies, but it is shorter than the digit."""
+    one = np.full((300, 400), 235, np.uint8)
+    cv2.line(one, (200, 60), (190, 240), 30, 14)
+    cv2.line(one, (40, 280), (380, 270), 30, 14)  # and a long rule-like stroke under it
+    assert recognizer.predict(one).digit == 1
+    seven = np.full((300, 300), 235, np.uint8)
+    cv2.line(seven, (90, 60), (210, 60), 30, 12)
+    cv2.line(seven, (200, 80), (130, 250), 30, 12)
+    assert recognizer.predict(seven).digit == 7
+
+
 def test_a_broad_marker_digit_with_a_pinhole_loop_is_measured_as_broad() -> None:
     """The paper estimate's closing must span a marker-drawn 0 whose loop is a pinhole; a normal 0 keeps its loop."""
     from digitreader.vision.ink import mask_stroke_width

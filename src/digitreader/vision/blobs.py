@@ -2,7 +2,8 @@
 
 Works on the boolean ink mask at the working resolution: ruled lines are removed,
 specks dropped, the separate strokes of one digit (a 5's bar, a broken pencil line)
-merged, and the groups sorted into lines (top to bottom) and left to right.
+merged, what is no writing left out (a pen laid on the page, a stain), and the groups
+sorted into lines (top to bottom) and left to right.
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ LONE_MARK = 0.7  # a line that is one group less tall than this x the digits of 
 # A 5's bar written apart (attach_bars): this x as wide as tall, at most this x its digit's height tall, this x
 # the height right of the digit, and together with it at most this x as wide as tall.
 BAR_FLAT, BAR_HEIGHT, BAR_GAP, BAR_WIDTH = 1.5, 0.35, 0.35, 1.8
+# A lying bar (a pen on the page, an underline): a solid piece this x longer than thick, filling this share of
+# its turned box, lying within 45 degrees of level and this x longer than the groups are tall (median), is no digit.
+LYING_ASPECT, LYING_FILL, LYING_LENGTH = 5.0, 0.6, 1.5
+# A blot (a stain, a smudge, the shadow of a finger): a piece that fills this share of its box, is at most this x
+# as long as wide, has no loop (``BLOT_LOOP``), and whose strokes are at least this x as thick as the piece is wide.
+BLOT_FILL, BLOT_ASPECT, BLOT_THICK = 0.6, 2.0, 0.5
+BLOT_LOOP = 0.005  # a loop is a hole of at least this share of the piece (smaller ones are the grain of its edge)
 ISOLATED = 1.5  # a group on the border further than this x the digit height from every digit is not a digit
 SLIVER = 0.8  # a group flush along the border and shorter than this x the digit height is table or shadow
 DOT = 0.35  # a component smaller than this x the digit height each way is a dot: two do not make a digit
@@ -220,6 +228,65 @@ def drop_edges(groups: list[Blob], shape: tuple[int, int]) -> list[Blob]:
         return g.flush and not SLIVER * typical <= max(g.w, g.h) <= 1.1 * typical
 
     return [g for g in groups if not (edge(g) and (g.sheet_edge or out_of_size(g) or isolated(g)))]
+
+
+def drop_lying_bars(groups: list[Blob], labels: np.ndarray) -> list[Blob]:
+    """Drop what is a straight solid bar lying across the page, longer than the groups are tall (their median).
+
+    A pen laid on the sheet beside the writing, or a line drawn under it: a digit is never a
+    solid bar much longer than the digits are tall, and lying down. A 1 stands up, and the
+    bar of a 5 or of a 7 is no longer than its digit is tall.
+    """
+    if len(groups) < 2:
+        return groups
+    height = float(np.median([g.h for g in groups]))
+    kept = [g for g in groups if not (g.w >= max(g.h, LYING_LENGTH * height) and _lying_bar(labels, g))]
+    return kept or groups
+
+
+def _lying_bar(labels: np.ndarray, g: Blob) -> bool:
+    """Is the ink of group ``g`` a straight solid bar within 45 degrees of level?"""
+    x, y, w, h = g.box
+    ys, xs = np.nonzero(np.isin(labels[y : y + h, x : x + w], g.labels))
+    if xs.size < 20:
+        return False
+    points = np.column_stack([xs, ys]).astype(np.float32)
+    points -= points.mean(axis=0)
+    _, vectors = np.linalg.eigh(np.cov(points.T))
+    along, across = points @ vectors[:, 1], points @ vectors[:, 0]  # eigh sorts ascending: the long axis last
+    length, thickness = float(np.ptp(along)) + 1, float(np.ptp(across)) + 1
+    level = abs(vectors[0, 1]) >= abs(vectors[1, 1])
+    return level and length >= LYING_ASPECT * thickness and xs.size >= LYING_FILL * length * thickness
+
+
+def drop_blots(groups: list[Blob], labels: np.ndarray) -> list[Blob]:
+    """Leave out the blots (``_blot``) that lie apart from everything else: a digit is written in strokes.
+
+    A stain or a smudge on the sheet can be the largest piece of ink, and no one writes a
+    digit as a solid round patch; a broad marker's 0 or 8 keeps a loop, however small. A blot
+    that touches the frame, or lies within another group's box, stays: a bold digit cropped
+    tight may fill its box, and the paper between the strokes of one read with the wrong
+    polarity is no stain.
+    """
+    if len(groups) < 2:
+        return groups
+    blots = [g for g in groups if not touches_border(g, labels.shape) and _blot(labels, g)]
+    strokes = [g for g in groups if g not in blots]
+    apart = [b for b in blots if all(gap(b, g) > 0 for g in strokes)]
+    return [g for g in groups if g not in apart] if strokes else groups
+
+
+def _blot(labels: np.ndarray, g: Blob) -> bool:
+    """Is group ``g`` a solid, roundish patch without a loop, as thick as it is wide?"""
+    if g.area < BLOT_FILL * g.w * g.h or max(g.w, g.h) > BLOT_ASPECT * min(g.w, g.h):
+        return False
+    x, y, w, h = g.box
+    own = np.pad(np.isin(labels[y : y + h, x : x + w], g.labels).astype(np.uint8), 1)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(1 - own, connectivity=4)
+    if (stats[2:, cv2.CC_STAT_AREA] >= max(9, BLOT_LOOP * g.area)).any():  # a loop (label 1 is the outside)
+        return False
+    thickness = 2.0 * float(cv2.distanceTransform(own, cv2.DIST_L2, 3).max())
+    return thickness >= BLOT_THICK * min(w, h)
 
 
 def touches_border(b: Blob, shape: tuple[int, int]) -> bool:

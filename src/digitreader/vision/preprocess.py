@@ -16,7 +16,16 @@ import cv2
 import numpy as np
 
 from digitreader.errors import NoDigitError
-from digitreader.vision.blobs import Blob, components, digit_like, gap, merge_strokes, touches_border
+from digitreader.vision.blobs import (
+    Blob,
+    components,
+    digit_like,
+    drop_blots,
+    drop_lying_bars,
+    gap,
+    merge_strokes,
+    touches_border,
+)
 from digitreader.vision.ink import InkMap, extract_ink
 from digitreader.vision.io import load_image
 
@@ -50,7 +59,8 @@ def locate(image: Any) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     labels, blobs = components(ink.mask)
     if not blobs:
         raise NoDigitError()
-    digit = main_digit(merge_strokes(blobs), ink.mask.shape)
+    groups = drop_blots(drop_lying_bars(merge_strokes(blobs), labels), labels)
+    digit = main_digit(groups, ink.mask.shape)
     return mnist_style(digit_ink(ink, labels, digit)), ink.to_original(digit.box)
 
 
