@@ -31,7 +31,7 @@ LONE_MARK = 0.7  # a line that is one group less tall than this x the digits of 
 # the height right of the digit, and together with it at most this x as wide as tall.
 BAR_FLAT, BAR_HEIGHT, BAR_GAP, BAR_WIDTH = 1.5, 0.35, 0.35, 1.8
 # A lying bar (a pen on the page, an underline): a solid piece this x longer than thick, filling this share of
-# its turned box, lying within 45 degrees of level and this x longer than the groups are tall (median), is no digit.
+# its turned box, lying within 45 degrees of level and this x longer than the other groups are tall, is no digit.
 LYING_ASPECT, LYING_FILL, LYING_LENGTH = 5.0, 0.6, 1.5
 # A blot (a stain, a smudge, the shadow of a finger): a piece that fills this share of its box, is at most this x
 # as long as wide, has no loop (``BLOT_LOOP``), and whose strokes are at least this x as thick as the piece is wide.
@@ -231,7 +231,7 @@ def drop_edges(groups: list[Blob], shape: tuple[int, int]) -> list[Blob]:
 
 
 def drop_lying_bars(groups: list[Blob], labels: np.ndarray) -> list[Blob]:
-    """Drop what is a straight solid bar lying across the page, longer than the groups are tall (their median).
+    """Drop what is a straight solid bar lying across the page, longer than the other groups are tall (median).
 
     A pen laid on the sheet beside the writing, or a line drawn under it: a digit is never a
     solid bar much longer than the digits are tall, and lying down. A 1 stands up, and the
@@ -239,9 +239,12 @@ def drop_lying_bars(groups: list[Blob], labels: np.ndarray) -> list[Blob]:
     """
     if len(groups) < 2:
         return groups
-    height = float(np.median([g.h for g in groups]))
-    kept = [g for g in groups if not (g.w >= max(g.h, LYING_LENGTH * height) and _lying_bar(labels, g))]
-    return kept or groups
+    bars = [g for g in groups if g.w >= g.h and _lying_bar(labels, g)]
+    others = [g for g in groups if g not in bars]
+    if not bars or not others:
+        return groups
+    height = float(np.median([g.h for g in others]))  # a long bar's own box must not lower the digits' height
+    return [g for g in groups if g not in bars or g.w < LYING_LENGTH * height]
 
 
 def _lying_bar(labels: np.ndarray, g: Blob) -> bool:
