@@ -458,26 +458,8 @@ def test_faint_pencil_beside_a_dark_table_is_still_ink(recognizer, digits) -> No
     assert text == "".join(str(labels[i]) for i in (7, 8, 9))
 
 
-def test_a_pen_lying_below_the_number_is_not_read(recognizer, digits) -> None:
-    """A pen laid on the sheet below the number, tilted so that its box is as tall as a digit: it was read as a
-    second line ("2838\n2"; 0 of 10 right). A solid bar lying down and longer than the digits are tall is dropped."""
-    images, labels = digits
-    rng = np.random.default_rng(2)
-    right = 0
-    for t in range(10):
-        idx = [400 + 4 * t + j for j in range(4)]
-        page = write([images[i] for i in idx], [25, 25, 25], height=70)
-        page = np.pad(page, ((0, 200), (0, 0)), constant_values=245).astype(np.float32)
-        pen = np.zeros(page.shape, np.float32)
-        cv2.line(pen, (20, page.shape[0] - 130), (page.shape[1] - 20, page.shape[0] - 60), 1.0, 16)
-        photo = page * (1 - 0.75 * cv2.GaussianBlur(pen, (0, 0), 2)) + rng.normal(0, 3, page.shape)
-        text = read_number(np.clip(photo, 0, 255).astype(np.uint8), recognizer.classify).text
-        right += text == "".join(str(labels[i]) for i in idx)
-    assert right >= 9
-
-
 def test_an_underlined_number_and_a_number_of_1s_keep_their_digits(recognizer) -> None:
-    """The line under a number is dropped; 1s standing side by side are not bars lying down."""
+    """The line under a number is not read as a digit, and 1s standing side by side each are."""
     page = np.full((200, 500), 240, np.uint8)
     for x in (100, 180, 260, 340):
         cv2.line(page, (x, 40), (x - 8, 130), 30, 9)

@@ -2,7 +2,7 @@
 
 Works on the boolean ink mask at the working resolution: ruled lines are removed,
 specks dropped, the separate strokes of one digit (a 5's bar, a broken pencil line)
-merged, what is no writing left out (a pen laid on the page, a stain), and the groups
+merged, what is no writing left out (a stain, an ink blot), and the groups
 sorted into lines (top to bottom) and left to right.
 """
 
@@ -30,9 +30,6 @@ LONE_MARK = 0.7  # a line that is one group less tall than this x the digits of 
 # A 5's bar written apart (attach_bars): this x as wide as tall, at most this x its digit's height tall, this x
 # the height right of the digit, and together with it at most this x as wide as tall.
 BAR_FLAT, BAR_HEIGHT, BAR_GAP, BAR_WIDTH = 1.5, 0.35, 0.35, 1.8
-# A lying bar (a pen on the page, an underline): a solid piece this x longer than thick, filling this share of
-# its turned box, lying within 45 degrees of level and this x longer than the other groups are tall, is no digit.
-LYING_ASPECT, LYING_FILL, LYING_LENGTH = 5.0, 0.6, 1.5
 # A blot (a stain, a smudge, the shadow of a finger): a piece that fills this share of its box, is at most this x
 # as long as wide, has no loop (``BLOT_LOOP``), and whose strokes are at least this x as thick as the piece is wide.
 BLOT_FILL, BLOT_ASPECT, BLOT_THICK = 0.6, 2.0, 0.5
@@ -228,38 +225,6 @@ def drop_edges(groups: list[Blob], shape: tuple[int, int]) -> list[Blob]:
         return g.flush and not SLIVER * typical <= max(g.w, g.h) <= 1.1 * typical
 
     return [g for g in groups if not (edge(g) and (g.sheet_edge or out_of_size(g) or isolated(g)))]
-
-
-def drop_lying_bars(groups: list[Blob], labels: np.ndarray) -> list[Blob]:
-    """Drop what is a straight solid bar lying across the page, longer than the other groups are tall (median).
-
-    A pen laid on the sheet beside the writing, or a line drawn under it: a digit is never a
-    solid bar much longer than the digits are tall, and lying down. A 1 stands up, and the
-    bar of a 5 or of a 7 is no longer than its digit is tall.
-    """
-    if len(groups) < 2:
-        return groups
-    bars = [g for g in groups if g.w >= g.h and _lying_bar(labels, g)]
-    others = [g for g in groups if g not in bars]
-    if not bars or not others:
-        return groups
-    height = float(np.median([g.h for g in others]))  # a long bar's own box must not lower the digits' height
-    return [g for g in groups if g not in bars or g.w < LYING_LENGTH * height]
-
-
-def _lying_bar(labels: np.ndarray, g: Blob) -> bool:
-    """Is the ink of group ``g`` a straight solid bar within 45 degrees of level?"""
-    x, y, w, h = g.box
-    ys, xs = np.nonzero(np.isin(labels[y : y + h, x : x + w], g.labels))
-    if xs.size < 20:
-        return False
-    points = np.column_stack([xs, ys]).astype(np.float32)
-    points -= points.mean(axis=0)
-    _, vectors = np.linalg.eigh(np.cov(points.T))
-    along, across = points @ vectors[:, 1], points @ vectors[:, 0]  # eigh sorts ascending: the long axis last
-    length, thickness = float(np.ptp(along)) + 1, float(np.ptp(across)) + 1
-    level = abs(vectors[0, 1]) >= abs(vectors[1, 1])
-    return level and length >= LYING_ASPECT * thickness and xs.size >= LYING_FILL * length * thickness
 
 
 def drop_blots(groups: list[Blob], labels: np.ndarray) -> list[Blob]:

@@ -21,7 +21,6 @@ from digitreader.vision.blobs import (
     components,
     digit_like,
     drop_blots,
-    drop_lying_bars,
     gap,
     merge_strokes,
     touches_border,
@@ -59,7 +58,7 @@ def locate(image: Any) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     labels, blobs = components(ink.mask)
     if not blobs:
         raise NoDigitError()
-    groups = drop_blots(drop_lying_bars(merge_strokes(blobs), labels), labels)
+    groups = drop_blots(merge_strokes(blobs), labels)
     digit = main_digit(groups, ink.mask.shape)
     return mnist_style(digit_ink(ink, labels, digit)), ink.to_original(digit.box)
 

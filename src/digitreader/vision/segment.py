@@ -23,7 +23,6 @@ from digitreader.vision.blobs import (
     Blob,
     components,
     drop_edges,
-    drop_lying_bars,
     drop_stray_lines,
     merge_strokes,
     reading_order,
@@ -202,7 +201,7 @@ def _plan(
     """
     ink = extract_ink(load_image(image))
     labels, blobs = components(ink.mask)
-    groups = drop_edges(drop_lying_bars(merge_strokes(blobs), labels), ink.mask.shape)
+    groups = drop_edges(merge_strokes(blobs), ink.mask.shape)
     groups = drop_stray_lines(reading_order(groups), ink.mask.shape)
     slots: list[_Slot] = []
     k = 0
