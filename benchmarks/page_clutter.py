@@ -19,9 +19,7 @@ checkout's ``src`` folder) when given.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import os
 import sys
 
@@ -90,24 +88,14 @@ def measure(data_dir: str | None, count: int) -> dict[str, int]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-dir", default=os.environ.get("DIGITREADER_DATA"))
-    p.add_argument("--count", type=int, default=30)
-    p.add_argument("--baseline-src", help="another checkout's src folder, measured the same way")
-    p.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # one JSON line (the baseline's subprocess)
-    args = p.parse_args()
-    now = measure(args.data_dir, args.count)
-    if args.json:
-        print(json.dumps(now))
-        return
-    before = None
-    if args.baseline_src:
-        sys.path.insert(0, os.path.dirname(__file__))
-        from baseline import measure_with
+    sys.path.insert(0, os.path.dirname(__file__))
+    from baseline import compare
 
-        extra = ["--data-dir", args.data_dir] if args.data_dir else []
-        before = measure_with(__file__, args.baseline_src, ["--count", str(args.count), *extra])
-    print(f"| scene | single digits, `predict` | 4-digit numbers, `read` |  ({args.count} of each per scene)")
+    result = compare(__doc__, __file__, measure, count=30)
+    if result is None:
+        return
+    now, before, count = result
+    print(f"| scene | single digits, `predict` | 4-digit numbers, `read` |  ({count} of each per scene)")
     print("|---|---:|---:|")
     for name in SCENES:
         cells = [f"{before[k]} -> {now[k]}" if before else str(now[k]) for k in (f"predict/{name}", f"read/{name}")]
