@@ -256,9 +256,8 @@ def mask_stroke_width(mask: np.ndarray) -> float:
     n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     if n <= 1:
         return 0.0
-    x, y, w, h, area = (stats[1:, i] for i in range(5))
-    inner = (x > 0) & (y > 0) & (x + w < m.shape[1]) & (y + h < m.shape[0])
-    inner &= area >= min(50, 0.01 * area.max())  # a speck is no measure of the strokes
+    w, h, area = (stats[1:, i] for i in range(2, 5))
+    inner = _clear_of_border(stats, m.shape) & (area >= min(50, 0.01 * area.max()))  # a speck is no measure
     pick = int(np.argmax(np.where(inner, area, -1) if inner.any() else area))
     width = _component_width(labels, stats, pick)
     # Only digit-sized marks: not a rule's piece (flat), nor a shadow (larger than the main ink).
@@ -375,18 +374,19 @@ def _photo_ink(grey: np.ndarray, dark: bool, scale: int, shape: tuple[int, int])
         return _empty(rough, scale, dark, shape)
     strokes = rough > max(levels[0], 0.45 * levels[1])
     width = mask_stroke_width(strokes)
-    if _band_along_side(strokes) and not _inner_piece(strokes):
+    if _band_hides_digit(strokes):
         width = _width_past_band(grey, width)
     # Second pass: a closing just wider than the strokes follows shadows and the sheet's edges.
     size = 2.0 * width + 3
     return _threshold(1.0 - g / paper_closing(grey, size), scale, dark, shape)
 
 
-def _band_along_side(strokes: np.ndarray) -> bool:
-    """Is the largest piece of rough ink a band along a whole side (a shadow's or the desk's), not a digit?
+def _band_hides_digit(strokes: np.ndarray) -> bool:
+    """Is the largest piece of rough ink a band along a whole side (a shadow's, the desk's) that swallowed the digit?
 
-    It lies along ``BAND_SIDE`` of one side of the image and reaches at most ``BAND_ACROSS``
-    of it across. A digit cropped tight touches its frame, but over a stroke's width.
+    The band lies along ``BAND_SIDE`` of one side of the image and reaches at most ``BAND_ACROSS``
+    of it across (a digit cropped tight touches its frame, but over a stroke's width), and no
+    piece of ink stays clear of the border (``_inner_piece``): the digit has merged into the band.
     """
     edges = (strokes[:, 0], strokes[:, -1], strokes[0], strokes[-1])
     if all(np.count_nonzero(edge) < BAND_SIDE * edge.size for edge in edges):
@@ -397,15 +397,19 @@ def _band_along_side(strokes: np.ndarray) -> bool:
     thin_w = stats[k, cv2.CC_STAT_WIDTH] <= BAND_ACROSS * w  # a band along the left or right side
     thin_h = stats[k, cv2.CC_STAT_HEIGHT] <= BAND_ACROSS * h  # ... along the top or bottom
     sides = ((labels[:, 0], h, thin_w), (labels[:, -1], h, thin_w), (labels[0], w, thin_h), (labels[-1], w, thin_h))
-    return any(across and np.count_nonzero(side == k) >= BAND_SIDE * length for side, length, across in sides)
+    band = any(across and np.count_nonzero(side == k) >= BAND_SIDE * length for side, length, across in sides)
+    return band and not _inner_piece(stats, strokes.shape)
 
 
-def _inner_piece(strokes: np.ndarray) -> bool:
-    """Does any piece of ink of at least ``INNER_AREA`` pixels stay clear of the border?"""
-    _, _, stats, _ = cv2.connectedComponentsWithStats(strokes.view(np.uint8), connectivity=8)
-    x, y, w, h, area = (stats[1:, i] for i in range(5))
-    inner = (x > 0) & (y > 0) & (x + w < strokes.shape[1]) & (y + h < strokes.shape[0]) & (area >= INNER_AREA)
-    return bool(inner.any())
+def _clear_of_border(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Per component (``stats[1:]`` of ``cv2.connectedComponentsWithStats``): is its box clear of the border?"""
+    x, y, w, h = (stats[1:, i] for i in range(4))
+    return (x > 0) & (y > 0) & (x + w < shape[1]) & (y + h < shape[0])
+
+
+def _inner_piece(stats: np.ndarray, shape: tuple[int, int]) -> bool:
+    """Does any component of at least ``INNER_AREA`` pixels stay clear of the border?"""
+    return bool((_clear_of_border(stats, shape) & (stats[1:, cv2.CC_STAT_AREA] >= INNER_AREA)).any())
 
 
 def _width_past_band(grey: np.ndarray, width: float) -> float:
@@ -422,7 +426,8 @@ def _width_past_band(grey: np.ndarray, width: float) -> float:
     if levels is None:
         return width
     strokes = closer > max(levels[0], 0.45 * levels[1])
-    return mask_stroke_width(strokes) if _inner_piece(strokes) else width
+    _, _, stats, _ = cv2.connectedComponentsWithStats(strokes.view(np.uint8), connectivity=8)
+    return mask_stroke_width(strokes) if _inner_piece(stats, strokes.shape) else width
 
 
 def _border_share(mask: np.ndarray) -> float:

@@ -16,15 +16,7 @@ import cv2
 import numpy as np
 
 from digitreader.errors import NoDigitError
-from digitreader.vision.blobs import (
-    Blob,
-    components,
-    digit_like,
-    drop_blots,
-    gap,
-    merge_strokes,
-    touches_border,
-)
+from digitreader.vision.blobs import Blob, components, digit_like, drop_blots, gap, merge_strokes, touches_border
 from digitreader.vision.ink import InkMap, extract_ink
 from digitreader.vision.io import load_image
 

@@ -19,14 +19,7 @@ import numpy as np
 
 from digitreader.engine import Digit, Reading
 from digitreader.errors import NoDigitError
-from digitreader.vision.blobs import (
-    Blob,
-    components,
-    drop_edges,
-    drop_stray_lines,
-    merge_strokes,
-    reading_order,
-)
+from digitreader.vision.blobs import Blob, components, drop_edges, drop_stray_lines, merge_strokes, reading_order
 from digitreader.vision.ink import InkMap, extract_ink
 from digitreader.vision.io import load_image
 from digitreader.vision.line_reader import DIGITS, DOUBT, SECOND_OPINION, greedy, scores
@@ -201,8 +194,7 @@ def _plan(
     """
     ink = extract_ink(load_image(image))
     labels, blobs = components(ink.mask)
-    groups = drop_edges(merge_strokes(blobs), ink.mask.shape)
-    groups = drop_stray_lines(reading_order(groups), ink.mask.shape)
+    groups = drop_stray_lines(reading_order(drop_edges(merge_strokes(blobs), ink.mask.shape)), ink.mask.shape)
     slots: list[_Slot] = []
     k = 0
     while k < len(groups):
