@@ -17,8 +17,9 @@ import numpy as np
 
 from digitreader.errors import NoDigitError
 from digitreader.vision.blobs import Blob, components, digit_like, drop_blots, gap, merge_strokes, touches_border
-from digitreader.vision.ink import InkMap, extract_ink
+from digitreader.vision.ink import InkMap, extract_ink, to_grey
 from digitreader.vision.io import load_image
+from digitreader.vision.small import is_small, small_ink
 
 BOX = 20  # MNIST: the digit fits a 20x20 box ...
 FIELD = 28  # ... centred by mass in a 28x28 field
@@ -46,13 +47,26 @@ def locate(image: Any) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     if ready is not None:
         rows, cols = np.flatnonzero(ready.max(1) > 0), np.flatnonzero(ready.max(0) > 0)
         return ready, (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
-    ink = extract_ink(load_image(image))
+    pixels = load_image(image)
+    if is_small(pixels.shape):
+        return small_digit(pixels)
+    ink = extract_ink(pixels)
     labels, blobs = components(ink.mask)
     if not blobs:
         raise NoDigitError()
     groups = drop_blots(merge_strokes(blobs), labels)
     digit = main_digit(groups, ink.mask.shape)
     return mnist_style(digit_ink(ink, labels, digit)), ink.to_original(digit.box)
+
+
+def small_digit(pixels: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """``locate`` for a tiny image (``vision.small``): its ink fitted and centred like MNIST, and its box."""
+    ink = small_ink(to_grey(pixels))
+    rows, cols = np.flatnonzero(ink.max(1) > 0.05), np.flatnonzero(ink.max(0) > 0.05)
+    if rows.size == 0:
+        raise NoDigitError()
+    box = (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
+    return mnist_style(ink), box
 
 
 def as_mnist(image: Any) -> np.ndarray | None:
