@@ -55,6 +55,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="add N touching pairs and N lone MNIST training digits cut apart as read cuts them, the wrong cuts "
         "labelled as no digit (cached in --out)",
     )
+    p.add_argument(
+        "--style-digits",
+        type=int,
+        metavar="N",
+        help="add N MNIST training digits as other writers and scanners give them: continental 1s and 7s, "
+        "thin and bold pens, slant, squashed, tiny and binarised scans (cached in --out)",
+    )
+    p.add_argument(
+        "--non-digits",
+        type=int,
+        metavar="N",
+        help="add N things that are no digit (dots, dashes, scribbles, letters, shapes, blots, pairs of "
+        "digits), trained towards no answer (cached in --out)",
+    )
     p.add_argument("--jobs", type=int, default=2, help="processes that make the pipeline digits")
     p.add_argument("--device", default="auto", help="cpu, cuda, or auto (CUDA when present)")
     p.add_argument("--threads", type=int, help="CPU threads for PyTorch")
@@ -78,6 +92,8 @@ def config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         init=args.init,
         pipeline_digits=args.pipeline_digits or 0,
         pipeline_pieces=args.pipeline_pieces or 0,
+        style_digits=args.style_digits or 0,
+        non_digits=args.non_digits or 0,
         jobs=args.jobs,
     )
     for name in (

@@ -17,23 +17,31 @@ import numpy as np
 from digitreader.training.workers import map_chunks
 
 CHUNK = 500
-VERSION = 2  # of what the samples hold (2: pieces with what is no digit); a cache of another version is remade
+# Of what the samples hold (2: pieces with what is no digit; 3: styles, non-digits and a held-out limit);
+# a cache of another version is remade.
+VERSION = 3
 
 
-def _chunk(args: tuple[str, str | None, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _chunk(args: tuple[str, str | None, int, int, int, int | None]) -> tuple[np.ndarray, np.ndarray]:
     import cv2
 
     from digitreader.data import load_mnist
     from digitreader.data.groups import digit_sample, overcut_sample, piece_sample
+    from digitreader.data.styles import nondigit_sample, style_sample
 
     cv2.setNumThreads(1)  # one process per core: OpenCV's own threads would only contend
-    kind, data_dir, seed, start, count = args
+    kind, data_dir, seed, start, count, limit = args
     images, labels = load_mnist("train", data_dir, download=False)
+    images, labels = images[:limit], labels[:limit]  # the rest is held out
     made: list[tuple[np.ndarray, int]] = []
     for i in range(start, start + count):
         rng = np.random.default_rng([seed, i])
         if kind == "digits":
             made.append(digit_sample(images, labels, rng))
+        elif kind == "styles":
+            made.append(style_sample(images, labels, rng))
+        elif kind == "nondigits":
+            made.append(nondigit_sample(images, labels, rng))
         else:
             made += piece_sample(images, labels, rng) + overcut_sample(images, labels, rng)
     if not made:
@@ -43,14 +51,17 @@ def _chunk(args: tuple[str, str | None, int, int, int]) -> tuple[np.ndarray, np.
 
 
 def make_digits(
-    count: int, seed: int, data_dir: str | None, jobs: int = 2, kind: str = "digits"
+    count: int, seed: int, data_dir: str | None, jobs: int = 2, kind: str = "digits", limit: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Digits ``0 .. count - 1`` as uint8 [n, 28, 28] (MNIST-style) and their labels; digit i depends on (seed, i).
 
     ``kind="pieces"``: for each i, a touching pair cut apart (``data.groups.piece_sample``) and a
     lone digit cut in two (``overcut_sample``): their digits and what is no digit (label -1).
+    ``kind="styles"``: other writers' and scanners' versions of training digits (``data.styles.style_sample``);
+    ``kind="nondigits"``: what is no digit (``data.styles.nondigit_sample``). Only the first ``limit``
+    training digits are drawn on (all when None), so that the rest can be held out.
     """
-    tasks = [(kind, data_dir, seed, s, min(CHUNK, count - s)) for s in range(0, count, CHUNK)]
+    tasks = [(kind, data_dir, seed, s, min(CHUNK, count - s), limit) for s in range(0, count, CHUNK)]
     parts = list(map_chunks(_chunk, tasks, jobs))
     if not parts:
         return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
@@ -58,18 +69,25 @@ def make_digits(
 
 
 def cached_digits(
-    path: Path, count: int, seed: int, data_dir: str | None, jobs: int = 2, kind: str = "digits"
+    path: Path,
+    count: int,
+    seed: int,
+    data_dir: str | None,
+    jobs: int = 2,
+    kind: str = "digits",
+    limit: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``make_digits``, saved to (and loaded again from) ``path`` (.npz)."""
     path = Path(path)
     if path.is_file():
         z = np.load(path)
-        made = {k: str(z[k]) for k in ("count", "seed", "kind", "version") if k in z.files}
-        if made == {"count": str(count), "seed": str(seed), "kind": kind, "version": str(VERSION)}:
+        made = {k: str(z[k]) for k in ("count", "seed", "kind", "version", "limit") if k in z.files}
+        wanted = {"count": str(count), "seed": str(seed), "kind": kind, "version": str(VERSION), "limit": str(limit)}
+        if made == wanted:
             return z["x"], z["y"]
-    x, y = make_digits(count, seed, data_dir, jobs, kind)
+    x, y = make_digits(count, seed, data_dir, jobs, kind, limit)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, x=x, y=y, seed=seed, count=count, kind=kind, version=VERSION)
+    np.savez_compressed(tmp, x=x, y=y, seed=seed, count=count, kind=kind, version=VERSION, limit=str(limit))
     tmp.replace(path)
     return x, y

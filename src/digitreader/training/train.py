@@ -54,6 +54,8 @@ class TrainConfig:
     pipeline_digits: int = 0  # add this many training digits photographed and prepared by the pipeline
     pipeline_pieces: int = 0  # ... and this many touching pairs and lone digits cut apart by the pipeline (and miscut)
     pipeline_seed: int = 1
+    style_digits: int = 0  # ... and this many training digits as other writers and scanners give them
+    non_digits: int = 0  # ... and this many things that are no digit (trained towards no answer)
     jobs: int = 2  # processes that make the pipeline digits
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,7 +130,7 @@ class Trainer:
         self.device = pick_device(cfg.device)
         torch.manual_seed(cfg.seed)
         self.x_train, self.y_train = self._load("train", cfg.limit_train)
-        if cfg.pipeline_digits or cfg.pipeline_pieces:
+        if cfg.pipeline_digits or cfg.pipeline_pieces or cfg.style_digits or cfg.non_digits:
             self._add_pipeline_digits()
         self.x_test, self.y_test = self._load("test", cfg.limit_test)
         self.model = create_model(cfg.model)
@@ -177,10 +179,18 @@ class Trainer:
         from digitreader.training.digit_data import cached_digits
 
         cfg = self.cfg
-        for kind, count in (("digits", cfg.pipeline_digits), ("pieces", cfg.pipeline_pieces)):
+        made = {
+            "digits": cfg.pipeline_digits,
+            "pieces": cfg.pipeline_pieces,
+            "styles": cfg.style_digits,
+            "nondigits": cfg.non_digits,
+        }
+        for kind, count in made.items():
             if count:
                 path = self.out / f"pipeline-{kind}-{count}-{cfg.pipeline_seed}.npz"
-                x, y = cached_digits(path, count, cfg.pipeline_seed, cfg.data_dir, cfg.jobs, kind=kind)
+                x, y = cached_digits(
+                    path, count, cfg.pipeline_seed, cfg.data_dir, cfg.jobs, kind=kind, limit=cfg.limit_train
+                )
                 self.x_train = torch.cat([self.x_train, as_tensor(x, self.device)])
                 self.y_train = torch.cat([self.y_train, torch.from_numpy(y).to(self.device)])
 
