@@ -454,3 +454,36 @@ def test_screenshot_for_the_readme(browser, server: str, shots: Path) -> None:  
     page.screenshot(path=str(shots / "screenshot.png"))
     assert page.locator("#draw-digit").text_content() == "5"
     context.close()
+
+
+# ---------------------------------------------------------------- the API docs, offline
+
+
+# ReDoc's menu footer always shows Redocly's logo from their CDN (hard-coded; hidden when it fails to load).
+REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
+@pytest.mark.parametrize(
+    ("path", "rendered", "allowed"),
+    [("/docs", ".opblock-summary-path", []), ("/redoc", "[role=menuitem]", [REDOC_LOGO])],
+)
+def test_api_docs_work_offline(browser, server: str, path: str, rendered: str, allowed: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Swagger UI and ReDoc come from the package: with every request off this server refused, they render."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    outside: list[str] = []
+
+    def local_only(route) -> None:  # type: ignore[no-untyped-def]
+        if route.request.url.startswith(server + "/"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    context.route("**/*", local_only)
+    page = context.new_page()
+    page.goto(server + path)
+    page.wait_for_selector(rendered, timeout=20_000)
+    assert "/api/v1/predict" in page.locator("body").inner_text()
+    assert "/api/v1/read" in page.locator("body").inner_text()
+    assert set(outside) <= set(allowed), f"{path} asked for resources outside the server: {outside}"
+    context.close()
