@@ -662,8 +662,11 @@ def test_page_fits_the_window_on_a_desktop(browser, server: str, mnist_test) -> 
     with sized_page(browser, server, DESKTOP) as page:
         write(page, "#draw-canvas", 8, 0.5, 0.5, 0.6)
         settle(page, "#draw-canvas", "#draw-result")
-        page.click("#draw-fix-open")  # the correction row open too
         fits(page, "draw")
+        page.click("#draw-fix-open")  # the correction open too, a digit chosen and the note shown
+        page.locator("#draw-fix-digits button").nth(3).click()
+        assert page.locator("#draw-fix-note").is_visible()
+        fits(page, "draw, corrected")
         page.click("#tab-number")
         write_number(page, "3059", top=0.15)
         settle(page, "#number-canvas", "#number-result")

@@ -409,7 +409,10 @@ function correctReading(prefix, typed) {
     for (let i = 0; i < read.length; i++) if (read[i] !== meant[i]) wrong.push(i);
   }
   chips.forEach((li, i) => li.classList.toggle("wrong", wrong.includes(i)));
-  boxes.forEach((box, i) => box.classList.toggle("wrong", wrong.includes(i)));
+  boxes.forEach((box, i) => {
+    box.classList.toggle("wrong", wrong.includes(i));
+    box.nextElementSibling.classList.toggle("wrong", wrong.includes(i)); // its tag
+  });
   if (meant === read) {
     note(prefix, `Then it read you right: ${read}.`);
     return;
