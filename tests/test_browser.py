@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import math
 import shutil
 import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -258,6 +261,8 @@ def test_drawn_digits_are_read(page, shots: Path) -> None:  # type: ignore[no-un
         assert page.locator("#draw-seen").is_visible()  # what the model saw
         if shown != str(digit) or int(np.argmax(probs)) != digit:
             wrong.append((i, digit, shown, round(max(probs), 3)))
+        else:
+            assert page.locator("#draw-title").text_content() == f"Looks like {'an' if digit == 8 else 'a'} {digit}"
     assert not wrong, f"(drawing, meant, read, confidence): {wrong}"
 
 
@@ -443,14 +448,308 @@ def test_keyboard_moves_between_modes(page) -> None:  # type: ignore[no-untyped-
 
 
 def test_screenshot_for_the_readme(browser, server: str, shots: Path) -> None:  # type: ignore[no-untyped-def]
-    """The picture in the README (copied to docs/screenshot.png): a digit drawn and recognised."""
-    context = browser.new_context(viewport={"width": 1200, "height": 790}, device_scale_factor=1)
+    """The pictures in docs/ (copied by hand after a look): a digit drawn and read at 1280x800, a number at 390x844.
+
+    They show the model's accuracy as the served model card gives it, not a figure written down somewhere.
+    """
+    with urllib.request.urlopen(server + "/api/v1/model") as response:
+        accuracy = f"{json.load(response)['test_accuracy'] * 100:.2f}%"
+    for size, name in ((DESKTOP, "screenshot.png"), (PHONE, "screenshot-phone.png")):
+        context = browser.new_context(viewport={"width": size[0], "height": size[1]}, device_scale_factor=1)
+        page = context.new_page()
+        page.goto(server + ("/" if size == DESKTOP else "/#number"))
+        page.wait_for_selector("#model-badge.ok")
+        assert accuracy in page.locator("#model-text").inner_text()
+        if size == DESKTOP:
+            write(page, "#draw-canvas", 5, 0.5, 0.5, 0.5)
+            settle(page, "#draw-canvas", "#draw-result")
+            assert page.locator("#draw-digit").text_content() == "5"
+        else:
+            write_number(page, "2025", top=0.2)
+            settle(page, "#number-canvas", "#number-result")
+            assert page.locator("#number-text").text_content() == "2025"
+        page.mouse.move(0, 0)  # no hover effects in the picture
+        page.screenshot(path=str(shots / name))
+        context.close()
+
+
+# ---------------------------------------------------------------- the API docs, offline
+
+
+# ReDoc's menu footer always shows Redocly's logo from their CDN (hard-coded; hidden when it fails to load).
+REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
+@pytest.mark.parametrize(
+    ("path", "rendered", "allowed"),
+    [("/docs", ".opblock-summary-path", []), ("/redoc", "[role=menuitem]", [REDOC_LOGO])],
+)
+def test_api_docs_work_offline(browser, server: str, path: str, rendered: str, allowed: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Swagger UI and ReDoc come from the package: with every request off this server refused, they render."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    outside: list[str] = []
+
+    def local_only(route) -> None:  # type: ignore[no-untyped-def]
+        if route.request.url.startswith(server + "/"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    context.route("**/*", local_only)
     page = context.new_page()
-    page.goto(server + "/")
-    page.wait_for_selector("#model-badge.ok")
-    write(page, "#draw-canvas", 5, 0.5, 0.5, 0.5)
-    settle(page, "#draw-canvas", "#draw-result")
-    page.mouse.move(0, 0)  # no hover effects in the picture
-    page.screenshot(path=str(shots / "screenshot.png"))
-    assert page.locator("#draw-digit").text_content() == "5"
+    page.goto(server + path)
+    page.wait_for_selector(rendered, timeout=20_000)
+    assert "/api/v1/predict" in page.locator("body").inner_text()
+    assert "/api/v1/read" in page.locator("body").inner_text()
+    assert set(outside) <= set(allowed), f"{path} asked for resources outside the server: {outside}"
     context.close()
+
+
+# ---------------------------------------------------------------- layout at desktop and phone sizes (issue 20)
+
+DESKTOP = (1280, 800)
+PHONE = (390, 844)
+
+
+@contextmanager
+def sized_page(browser, server: str, size: tuple[int, int], path: str = "/") -> Iterator:  # type: ignore[no-untyped-def,type-arg]
+    """A page at ``size`` (a phone has touch and a 2x screen), loaded with the model card shown; no JS errors."""
+    phone = size[0] < 600
+    context = browser.new_context(
+        viewport={"width": size[0], "height": size[1]}, device_scale_factor=2 if phone else 1, has_touch=phone
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server + path)
+    page.wait_for_selector("#model-badge.ok")
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def check_tags(page, boxes: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Each box's tag in ``boxes`` lies inside that container and clear of every other tag; returns their texts."""
+    found = page.evaluate(
+        """(sel) => {
+            const rect = (el) => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+            const container = document.querySelector(sel);
+            return {
+                container: rect(container),
+                boxes: [...container.querySelectorAll(".box")].map((b) => b.dataset.digit),
+                tags: [...container.querySelectorAll(".tag")].map(
+                    (t) => [t.hidden, t.dataset.digit, t.textContent, rect(t)]),
+            };
+        }""",
+        boxes,
+    )
+    left, top, right, bottom = found["container"]
+    assert [digit for _, digit, _, _ in found["tags"]] == found["boxes"]  # one tag per box, in order
+    shown = [(text, r) for hidden, _, text, r in found["tags"] if not hidden]
+    assert len(shown) == len(found["boxes"]), f"tags left out: {found['tags']}"
+    for (text, r), digit in zip(shown, found["boxes"], strict=True):
+        assert text.split(" ")[0] == digit
+        assert left - 0.5 <= r[0] and r[2] <= right + 0.5 and top - 0.5 <= r[1] and r[3] <= bottom + 0.5, (text, r)
+    for (a, ra), (b, rb) in itertools.combinations(shown, 2):
+        apart = ra[2] <= rb[0] or rb[2] <= ra[0] or ra[3] <= rb[1] or rb[3] <= ra[1]
+        assert apart, f"tags {a!r} {ra} and {b!r} {rb} overlap"
+    return [text for text, _ in shown]
+
+
+def write_number(page, number: str, top: float = 0.5) -> None:  # type: ignore[no-untyped-def]
+    """Write ``number`` on the number pad, digits side by side as large as its shape allows, their tops at ``top``."""
+    box = page.locator("#number-canvas").bounding_box()
+    n = len(number)
+    height = min(0.93 - top, 0.75 * box["width"] / n / (0.7 * box["height"]))  # each 0.7 times as wide as tall
+    for k, ch in enumerate(number):
+        write(page, "#number-canvas", int(ch), (k + 0.5) / n * 0.9 + 0.05, top + height / 2, height)
+
+
+def test_digit_tags_never_overlap_or_clip(browser, server: str, shots: Path, mnist_test) -> None:  # type: ignore[no-untyped-def]
+    """Issue 20.6: the tags of many digits close together, on a photo and on the number pad, desktop and phone."""
+    images, labels = mnist_test
+    picks = list(range(40, 48))  # eight digits in a row: on a phone each box is a few pixels apart
+    jpeg, _ = photo_of_number([images[i] for i in picks], seed=3)
+    path = shots / "photo-eight.jpg"
+    path.write_bytes(jpeg)
+    with sized_page(browser, server, DESKTOP) as page:
+        page.click("#tab-photo")
+        page.set_input_files("#photo-input", str(path))
+        page.wait_for_selector('#photo-result[data-state="done"]', timeout=15_000)
+        assert len(check_tags(page, "#photo-boxes")) == len(picks)
+        page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})  # laid out again for the new size
+        page.wait_for_function("document.querySelector('#photo-image').getBoundingClientRect().width < 390")
+        page.wait_for_timeout(100)
+        check_tags(page, "#photo-boxes")
+    for size in (DESKTOP, PHONE):
+        with sized_page(browser, server, size) as page:
+            page.click("#tab-photo")
+            page.set_input_files("#photo-input", str(path))
+            page.wait_for_selector('#photo-result[data-state="done"]', timeout=15_000)
+            page.screenshot(path=str(shots / f"tags-photo-{size[0]}.png"))
+            texts = check_tags(page, "#photo-boxes")
+            assert [t.split(" ")[0] for t in texts] == [str(labels[i]) for i in picks]
+            page.click("#tab-number")
+            write_number(page, "3059", top=0.07)  # tall digits near the top edge: no room above them
+            settle(page, "#number-canvas", "#number-result")
+            page.screenshot(path=str(shots / f"tags-number-{size[0]}.png"))
+            assert page.locator("#number-text").text_content() == "3059"
+            check_tags(page, "#number-boxes")
+
+
+def stroke_width(page, canvas: str) -> float:  # type: ignore[no-untyped-def]
+    """How thick the ink is, in CSS pixels, down the middle column of ``canvas``."""
+    return page.evaluate(
+        """(sel) => {
+            const c = document.querySelector(sel);
+            const x = Math.round(c.width / 2);
+            const alpha = c.getContext("2d").getImageData(x, 0, 1, c.height).data.filter((_, i) => i % 4 === 3);
+            return alpha.filter((a) => a > 127).length * c.getBoundingClientRect().height / c.height;
+        }""",
+        canvas,
+    )
+
+
+def test_phone_number_pad_fits_a_finger_and_the_pen_size_changes(browser, server: str, shots: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 20.7: the number pad on a phone is large enough to write on; thin, medium, thick pens draw as told."""
+    with sized_page(browser, server, PHONE) as page:
+        page.click("#tab-number")
+        pad = page.locator("#number-canvas").bounding_box()
+        assert pad["width"] >= 320 and pad["height"] >= 200, pad  # was 334 x 110
+        assert pad["x"] >= 0 and pad["x"] + pad["width"] <= PHONE[0]
+        widths = {}
+        for size in ("thin", "medium", "thick"):
+            page.check(f'input[name="number-pen"][value="{size}"]')
+            page.mouse.move(pad["x"] + 0.2 * pad["width"], pad["y"] + 0.5 * pad["height"])
+            page.mouse.down()
+            page.mouse.move(pad["x"] + 0.8 * pad["width"], pad["y"] + 0.5 * pad["height"], steps=10)
+            page.mouse.up()
+            widths[size] = stroke_width(page, "#number-canvas")
+            page.click("#number-clear")
+        assert 0 < widths["thin"] < widths["medium"] < widths["thick"], widths
+        assert widths["thick"] > 2.5 * widths["thin"], widths
+        page.check('input[name="number-pen"][value="medium"]')
+        write_number(page, "427", top=0.15)  # round digits stay round: the pad's shape is the image's shape
+        settle(page, "#number-canvas", "#number-result")
+        page.screenshot(path=str(shots / "phone-number.png"))
+        assert page.locator("#number-text").text_content() == "427"
+        assert page.locator("#number-toolbar").bounding_box()["height"] < 60  # one row: buttons and pen sizes
+
+
+def test_article_before_numbers(page) -> None:  # type: ignore[no-untyped-def]
+    """Issue 20.8: "an 8", "an 11", "an 18", "an 80".."an 89", "an 800", "an 8000", "an 18000"; "a" otherwise."""
+    cases = {
+        "an": [8, 11, 18, 80, 83, 89, 800, 871, 8000, 11000, 18000, 80000, 800000, 8000000, 11000000],
+        "a": [0, 1, 2, 7, 9, 10, 12, 17, 19, 20, 79, 90, 100, 108, 180, 1000, 1800, 1100, 110, 7000, 90000, 118],
+    }
+    for want, numbers in cases.items():
+        got = page.evaluate(
+            "async (ns) => { const m = await import('/static/app.js'); return ns.map(m.article); }", numbers
+        )
+        assert got == [want] * len(numbers), list(zip(numbers, got, strict=True))
+
+
+def test_page_fits_the_window_on_a_desktop(browser, server: str, mnist_test) -> None:  # type: ignore[no-untyped-def]
+    """Issue 20.8: at 1280x800 no mode scrolls, and a wide photo is shown wide, without empty space round it."""
+    images, _ = mnist_test
+    jpeg, _ = photo_of_number([images[i] for i in range(50, 56)], seed=4)
+
+    def fits(page, what: str) -> None:  # type: ignore[no-untyped-def]
+        size = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+        assert size[0] <= DESKTOP[0] and size[1] <= DESKTOP[1], (what, size)
+
+    with sized_page(browser, server, DESKTOP) as page:
+        write(page, "#draw-canvas", 8, 0.5, 0.5, 0.6)
+        settle(page, "#draw-canvas", "#draw-result")
+        fits(page, "draw")
+        page.click("#draw-fix-open")  # the correction open too, a digit chosen and the note shown
+        page.locator("#draw-fix-digits button").nth(3).click()
+        assert page.locator("#draw-fix-note").is_visible()
+        fits(page, "draw, corrected")
+        page.click("#tab-number")
+        write_number(page, "3059", top=0.15)
+        settle(page, "#number-canvas", "#number-result")
+        fits(page, "number")
+        page.click("#tab-photo")
+        fits(page, "photo, empty")
+        page.set_input_files("#photo-input", files=[{"name": "wide.jpg", "mimeType": "image/jpeg", "buffer": jpeg}])
+        page.wait_for_selector('#photo-result[data-state="done"]', timeout=15_000)
+        fits(page, "photo")
+        drop = page.locator("#photo-drop").bounding_box()
+        image = page.locator("#photo-image").bounding_box()
+        assert image["width"] >= 0.9 * drop["width"], (image, drop)  # as wide as the frame
+        assert drop["height"] <= image["height"] + 40, (image, drop)  # the frame hugs it: no band above and below
+        page.click("#tab-camera")
+        fits(page, "camera")
+
+
+def test_model_badge_shows_the_card_on_one_line(browser, server: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue 20.8 and the README: the badge shows the served model's accuracy from /api/v1/model, on one line."""
+    with urllib.request.urlopen(server + "/api/v1/model") as response:
+        card = json.load(response)
+    accuracy = f"{card['test_accuracy'] * 100:.2f}% on MNIST"
+    for size in (DESKTOP, PHONE):
+        with sized_page(browser, server, size) as page:
+            text = page.locator("#model-text")
+            assert accuracy in text.inner_text()
+            if size == DESKTOP:
+                assert f"model {card['name']}" in text.inner_text()
+            lines = page.evaluate(
+                """() => { const t = document.querySelector('#model-text');
+                     return t.getBoundingClientRect().height / parseFloat(getComputedStyle(t).lineHeight); }"""
+            )
+            assert lines < 1.5, (size, lines)
+            badge = page.locator("#model-badge").bounding_box()
+            assert badge["x"] + badge["width"] <= page.locator(".api-link").bounding_box()["x"], size
+            assert page.evaluate("document.documentElement.scrollWidth") <= size[0]
+
+
+def test_not_what_you_wrote(page) -> None:  # type: ignore[no-untyped-def]
+    """Issue 20.9: a wrong answer can be corrected on the page; the correction is shown, and nothing is sent."""
+    write(page, "#draw-canvas", 7, 0.5, 0.5, 0.6)
+    settle(page, "#draw-canvas", "#draw-result")
+    assert page.locator("#draw-digit").text_content() == "7"
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(f"{r.method} {r.url}"))
+    assert page.locator("#draw-fix-open").is_visible() and not page.locator("#draw-fix-digits").is_visible()
+    page.click("#draw-fix-open")
+    keys = page.locator("#draw-fix-digits button")
+    assert keys.count() == 10 and keys.nth(1).locator("small").text_content().endswith("%")  # the model's odds
+    keys.nth(8).click()
+    note = page.locator("#draw-fix-note")
+    assert note.is_visible()
+    assert "you wrote an 8; it read a 7" in note.text_content()
+    assert "nothing is sent or stored" in note.text_content()
+    assert "meant" in page.locator('#draw-chart li[data-digit="8"]').get_attribute("class")
+    keys.nth(7).click()
+    assert "read you right" in note.text_content()
+    assert "meant" not in (page.locator('#draw-chart li[data-digit="8"]').get_attribute("class") or "")
+    assert not sent, f"a correction made requests: {sent}"
+    page.keyboard.press("Escape")  # a new drawing: the control starts afresh
+    settle(page, "#draw-canvas", "#draw-result")
+    assert not page.locator("#draw-fix").is_visible() and not note.is_visible()
+
+    page.click("#tab-number")
+    write_number(page, "427", top=0.15)
+    settle(page, "#number-canvas", "#number-result")
+    assert page.locator("#number-text").text_content() == "427"
+    sent.clear()
+    page.click("#number-fix-open")
+    field = page.locator("#number-fix-input")
+    assert field.input_value() == "427"
+    field.fill("428")
+    page.click("#number-fix-panel button[type=submit]")
+    note = page.locator("#number-fix-note")
+    assert "you wrote 428; the 3rd read as a 7, not an 8" in note.text_content()
+    chips = page.locator("#number-digits li")
+    boxes = page.locator("#number-boxes .box")
+    assert ["wrong" in (chips.nth(k).get_attribute("class") or "") for k in range(3)] == [False, False, True]
+    assert ["wrong" in (boxes.nth(k).get_attribute("class") or "") for k in range(3)] == [False, False, True]
+    field.fill("4217")
+    page.click("#number-fix-panel button[type=submit]")
+    assert "found 3 digits, not 4" in note.text_content()
+    field.fill("42x")
+    page.click("#number-fix-panel button[type=submit]")
+    assert "digits only" in note.text_content()
+    assert not sent, f"a correction made requests: {sent}"

@@ -1,4 +1,4 @@
-"""The FastAPI application: REST API under ``/api/v1``, the web page at ``/``, OpenAPI at ``/docs``."""
+"""The FastAPI application: REST API under ``/api/v1``, the web page at ``/``, OpenAPI at ``/docs`` and ``/redoc``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from digitreader import __version__
@@ -51,7 +52,14 @@ def create_app(
         yield
         state.close()
 
-    app = FastAPI(title="digitreader", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="digitreader",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served by _add_offline_docs, from the package rather than a CDN
+        redoc_url=None,
+    )
     app.state.digitreader = state
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=state.limits.max_body_bytes)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -62,7 +70,35 @@ def create_app(
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
+    _add_offline_docs(app)
     return app
+
+
+def _add_offline_docs(app: FastAPI) -> None:
+    """``/docs`` (Swagger UI) and ``/redoc`` from copies in ``static/vendor/``: they work without internet."""
+    openapi_url = app.openapi_url or "/openapi.json"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
+            swagger_favicon_url="/static/icon.svg",
+            # FastAPI's defaults, less the online validator (Swagger UI would send the schema to swagger.io)
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} API",
+            redoc_js_url="/static/vendor/redoc.standalone.js",
+            redoc_favicon_url="/static/icon.svg",
+            with_google_fonts=False,
+        )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -7,6 +7,16 @@ const pct = (p) => `${(p * 100).toFixed(p >= 0.9995 || p < 0.0005 ? 0 : 1)}%`;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const LOW_CONFIDENCE = 0.7; // below this a digit is shown in the warning colour
 
+/** "a" or "an" before a whole number as it is read aloud: an 8, an 11, an 18, an 80..89, an 800, an 8000, an 11000. */
+export function article(n) {
+  const digits = String(n).replace(/^0+(?=\d)/, "");
+  const lead = Number(digits.slice(0, digits.length % 3 || 3)); // the group read first: "eighteen" thousand
+  return lead === 8 || lead === 11 || lead === 18 || (lead >= 80 && lead <= 89) || (lead >= 800 && lead <= 899)
+    ? "an"
+    : "a";
+}
+const withArticle = (n) => `${article(n)} ${n}`;
+
 // ---------------------------------------------------------------- server calls and errors
 
 let toastTimer = 0;
@@ -74,15 +84,22 @@ class Live {
 
 // ---------------------------------------------------------------- drawing pad
 
-/** A canvas you draw on with a mouse, finger or pen; strokes are kept (for undo) in logical pixels. */
+// Pen widths as fractions of the pad's height: medium is marker-thick, like a finger on a phone;
+// thin keeps a small digit from turning into a blob.
+const PENS = { thin: 1 / 24, medium: 1 / 11, thick: 1 / 7 };
+
+/**
+ * A canvas you draw on with a mouse, finger or pen; strokes are kept (for undo) in logical pixels.
+ * The pad is `height` logical pixels tall and as wide as the canvas's shape makes it (square: height x height).
+ */
 class Sketchpad {
-  constructor(canvas, width, height, onChange) {
+  constructor(canvas, height, onChange) {
     this.canvas = canvas;
-    this.width = width;
+    this.width = height;
     this.height = height;
     this.onChange = onChange;
-    this.pen = Math.round(height / 11); // a marker-thick, round pen, like a finger on a phone
-    this.strokes = [];
+    this.pen = Math.round(height * PENS.medium);
+    this.strokes = []; // each {pen, points}
     this.current = null;
     this.revision = 0;
     this.ctx = canvas.getContext("2d");
@@ -98,12 +115,21 @@ class Sketchpad {
     return this.strokes.length === 0;
   }
 
+  setPen(size) {
+    this.pen = Math.round(this.height * (PENS[size] || PENS.medium));
+  }
+
   resize() {
     const rect = this.canvas.getBoundingClientRect();
+    if (!rect.width || !rect.height) return; // hidden
+    const width = Math.round((this.height * rect.width) / rect.height); // same scale across and down
+    const reshaped = width !== this.width;
+    this.width = width;
     const dpr = window.devicePixelRatio || 1;
     this.canvas.width = Math.max(1, Math.round(rect.width * dpr));
     this.canvas.height = Math.max(1, Math.round(rect.height * dpr));
-    this.render();
+    if (reshaped && !this.empty) this.changed(true); // read again what the new shape shows
+    else this.render();
   }
 
   point(e) {
@@ -115,7 +141,7 @@ class Sketchpad {
     if (e.pointerType === "mouse" && e.button !== 0) return;
     e.preventDefault();
     this.canvas.setPointerCapture(e.pointerId);
-    this.current = [this.point(e)];
+    this.current = { pen: this.pen, points: [this.point(e)] };
     this.strokes.push(this.current);
     this.changed();
   }
@@ -124,7 +150,7 @@ class Sketchpad {
     if (!this.current) return;
     e.preventDefault();
     const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
-    for (const ev of events.length ? events : [e]) this.current.push(this.point(ev));
+    for (const ev of events.length ? events : [e]) this.current.points.push(this.point(ev));
     this.changed();
   }
 
@@ -168,13 +194,13 @@ class Sketchpad {
   paint(c, color) {
     c.strokeStyle = color;
     c.fillStyle = color;
-    c.lineWidth = this.pen;
     c.lineCap = "round";
     c.lineJoin = "round";
-    for (const s of this.strokes) {
+    for (const { pen, points: s } of this.strokes) {
+      c.lineWidth = pen;
       if (s.length === 1) {
         c.beginPath();
-        c.arc(s[0][0], s[0][1], this.pen / 2, 0, Math.PI * 2);
+        c.arc(s[0][0], s[0][1], pen / 2, 0, Math.PI * 2);
         c.fill();
         continue;
       }
@@ -212,6 +238,9 @@ function wirePad(pad, prefix) {
   const clear = $(`${prefix}-clear`);
   undo.addEventListener("click", () => pad.undo());
   clear.addEventListener("click", () => pad.clear());
+  for (const radio of document.querySelectorAll(`input[name="${prefix}-pen"]`)) {
+    radio.addEventListener("change", () => radio.checked && pad.setPen(radio.value)); // for the next strokes
+  }
   return () => {
     undo.disabled = pad.empty;
     clear.disabled = pad.empty;
@@ -264,12 +293,13 @@ function showDigit(answer, revision) {
     const p = answer.probabilities;
     const second = p.map((v, d) => [v, d]).sort((a, b) => b[0] - a[0])[1];
     $("draw-digit").textContent = String(answer.digit);
-    $("draw-title").textContent = `Looks like a ${answer.digit}`;
+    $("draw-title").textContent = `Looks like ${withArticle(answer.digit)}`;
     $("draw-confidence").textContent =
       answer.confidence >= 0.9
         ? `${pct(answer.confidence)} sure`
-        : `${pct(answer.confidence)} sure; could also be a ${second[1]} (${pct(second[0])})`;
+        : `${pct(answer.confidence)} sure; could also be ${withArticle(second[1])} (${pct(second[0])})`;
   }
+  resetDigitFix(state === "done" || state === "none" ? answer : null);
   showChart(answer && answer.probabilities);
   seen.hidden = !(answer && answer.preprocessed);
   $("draw-seen-empty").hidden = !seen.hidden;
@@ -277,6 +307,149 @@ function showDigit(answer, revision) {
   result.dataset.digit = answer && answer.digit !== null ? String(answer.digit) : "";
   result.dataset.state = state;
   result.dataset.revision = String(revision);
+}
+
+// ---------------------------------------------------------------- "Not what you wrote?"
+// A wrong answer can be corrected on the page: it shows where the reading went wrong and what the model
+// thought of the right answer. Corrections stay in this page's memory: nothing is sent or stored.
+
+const noted = []; // {mode, read, meant}: this page's corrections, gone when it is closed
+const KEPT = "Kept on this page only: nothing is sent or stored.";
+
+function note(prefix, text) {
+  const out = $(`${prefix}-fix-note`);
+  out.textContent = text;
+  out.hidden = !text;
+}
+
+function openFix(prefix, open) {
+  $(`${prefix}-fix-open`).setAttribute("aria-expanded", String(open));
+  $(`${prefix}-fix-panel`).hidden = !open;
+}
+
+let digitAnswer = null;
+
+/** A new answer (or none): the control is offered again, closed, with the model's odds on each digit. */
+function resetDigitFix(answer) {
+  digitAnswer = answer;
+  $("draw-fix").hidden = !answer;
+  openFix("draw", false);
+  note("draw", "");
+  for (const li of bars) li.classList.remove("meant");
+  for (const button of document.querySelectorAll("#draw-fix-digits button")) {
+    const d = Number(button.dataset.digit);
+    const p = answer && answer.probabilities ? answer.probabilities[d] : null;
+    button.querySelector("small").textContent = p === null ? "" : pct(p);
+    button.setAttribute("aria-label", p === null ? `${d}` : `${d}: the model gave it ${pct(p)}`);
+    button.setAttribute("aria-pressed", "false");
+  }
+}
+
+function correctDigit(meant) {
+  const answer = digitAnswer;
+  if (!answer) return;
+  for (const button of document.querySelectorAll("#draw-fix-digits button")) {
+    button.setAttribute("aria-pressed", String(Number(button.dataset.digit) === meant));
+  }
+  bars.forEach((li, d) => li.classList.toggle("meant", d === meant && d !== answer.digit));
+  if (meant === answer.digit) {
+    note("draw", `Then it read you right: ${withArticle(meant)}, ${pct(answer.confidence)} sure.`);
+    return;
+  }
+  noted.push({ mode: "draw", read: answer.digit, meant });
+  const read =
+    answer.digit === null
+      ? "it found no digit"
+      : `it read ${withArticle(answer.digit)} (${pct(answer.confidence)}) and gave the ${meant} ${pct(answer.probabilities[meant])}`;
+  note("draw", `Noted: you wrote ${withArticle(meant)}; ${read}. ${KEPT}`);
+}
+
+function wireDigitFix() {
+  const row = $("draw-fix-digits");
+  for (let d = 0; d < 10; d++) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "key";
+    button.dataset.digit = String(d);
+    button.innerHTML = `<b>${d}</b><small></small>`;
+    button.addEventListener("click", () => correctDigit(d));
+    row.append(button);
+  }
+  $("draw-fix-open").addEventListener("click", () => openFix("draw", $("draw-fix-panel").hidden));
+}
+
+const readings = {}; // the reading each panel shows, to compare a correction with
+
+/** 1st, 2nd, 3rd, 4th ... 11th, 12th, 13th ... 21st. */
+function ordinal(n) {
+  const teen = n % 100 >= 11 && n % 100 <= 13;
+  return n + (teen ? "th" : { 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th");
+}
+
+function resetReadingFix(prefix, reading) {
+  readings[prefix] = reading;
+  const fix = $(`${prefix}-fix`);
+  if (!fix) return; // the camera reads on and on: nothing to correct
+  fix.hidden = !reading;
+  openFix(prefix, false);
+  note(prefix, "");
+  $(`${prefix}-fix-input`).value = "";
+}
+
+/** Compare the number the user wrote with the reading; mark the digits read wrong. */
+function correctReading(prefix, typed) {
+  const reading = readings[prefix];
+  if (!reading) return;
+  const meant = typed.replace(/\s+/g, "");
+  if (!/^\d+$/.test(meant)) {
+    note(prefix, "Type the number you wrote, digits only.");
+    return;
+  }
+  const read = reading.digits.map((d) => String(d.digit)).join("");
+  const chips = [...$(`${prefix}-digits`).children];
+  const boxes = [...$(`${prefix}-boxes`).querySelectorAll(".box")];
+  const wrong = [];
+  if (meant.length === read.length) {
+    for (let i = 0; i < read.length; i++) if (read[i] !== meant[i]) wrong.push(i);
+  }
+  chips.forEach((li, i) => li.classList.toggle("wrong", wrong.includes(i)));
+  boxes.forEach((box, i) => {
+    box.classList.toggle("wrong", wrong.includes(i));
+    box.nextElementSibling.classList.toggle("wrong", wrong.includes(i)); // its tag
+  });
+  if (meant === read) {
+    note(prefix, `Then it read you right: ${read}.`);
+    return;
+  }
+  noted.push({ mode: prefix, read, meant });
+  let why;
+  if (meant.length !== read.length) {
+    const n = read.length;
+    why =
+      meant.length > n
+        ? `it found ${n} digit${n === 1 ? "" : "s"}, not ${meant.length}: one was missed, or two were read as one`
+        : `it found ${n} digits, not ${meant.length}: a mark was taken for a digit, or one was split in two`;
+  } else {
+    why = wrong.map((i) => `the ${ordinal(i + 1)} read as ${withArticle(read[i])}, not ${withArticle(meant[i])}`).join("; ");
+  }
+  note(prefix, `Noted: you wrote ${meant}; ${why}. ${KEPT}`);
+}
+
+function wireReadingFix(prefix) {
+  $(`${prefix}-fix-open`).addEventListener("click", () => {
+    const open = $(`${prefix}-fix-panel`).hidden;
+    openFix(prefix, open);
+    if (open) {
+      const input = $(`${prefix}-fix-input`);
+      input.value = readings[prefix] ? readings[prefix].digits.map((d) => d.digit).join("") : "";
+      input.focus();
+      input.select();
+    }
+  });
+  $(`${prefix}-fix-panel`).addEventListener("submit", (e) => {
+    e.preventDefault();
+    correctReading(prefix, $(`${prefix}-fix-input`).value);
+  });
 }
 
 // ---------------------------------------------------------------- several digits: text, boxes, chips
@@ -288,6 +461,7 @@ function showReading(prefix, reading, width, height, revision) {
   const list = $(`${prefix}-digits`);
   boxes.replaceChildren();
   list.replaceChildren();
+  resetReadingFix(prefix, reading);
   if (!reading) {
     $(`${prefix}-text`).textContent = "—";
     $(`${prefix}-confidence`).textContent = $(`${prefix}-confidence`).dataset.hint || "";
@@ -306,7 +480,6 @@ function showReading(prefix, reading, width, height, revision) {
     const low = d.confidence < LOW_CONFIDENCE;
     const box = document.createElement("div");
     box.className = low ? "box low" : "box";
-    if (y / height < 0.12) box.classList.add("below"); // no room for the label above the box
     box.dataset.digit = String(d.digit);
     Object.assign(box.style, {
       left: `${(100 * x) / width}%`,
@@ -314,10 +487,11 @@ function showReading(prefix, reading, width, height, revision) {
       width: `${(100 * w) / width}%`,
       height: `${(100 * h) / height}%`,
     });
-    const label = document.createElement("span");
-    label.textContent = `${d.digit} · ${pct(d.confidence)}`;
-    box.append(label);
-    boxes.append(box);
+    const tag = document.createElement("span");
+    tag.className = low ? "tag low" : "tag";
+    tag.dataset.digit = String(d.digit);
+    tag.dataset.full = `${d.digit} · ${pct(d.confidence)}`;
+    boxes.append(box, tag);
 
     const li = document.createElement("li");
     if (low) li.className = "low";
@@ -334,9 +508,77 @@ function showReading(prefix, reading, width, height, revision) {
     li.append(text);
     list.append(li);
   }
+  placeTags(boxes);
   result.dataset.state = n ? "done" : "none";
   result.dataset.text = reading.text;
   if (revision !== undefined) result.dataset.revision = String(revision);
+}
+
+const overlap = (a, b, gap = 0) =>
+  a.x < b.x + b.w + gap && b.x < a.x + a.w + gap && a.y < b.y + b.h + gap && b.y < a.y + a.h + gap;
+
+/**
+ * Place each box's tag (its digit and confidence) inside the container, clear of every other tag: above its box,
+ * else below, else in rows further out or inside the box, slid sideways as little as it can; over another digit's box
+ * only when nothing else is left. Where the whole tag fits nowhere, it shows the digit alone; where even that does
+ * not fit, none (the list beside still names every digit). Runs again whenever the container changes size.
+ */
+function placeTags(container) {
+  const W = container.clientWidth;
+  const H = container.clientHeight;
+  const pairs = [...container.querySelectorAll(".box")].map((box) => [box, box.nextElementSibling]);
+  if (!W || !H) return;
+  const rect = (el) => ({ x: el.offsetLeft, y: el.offsetTop, w: el.offsetWidth, h: el.offsetHeight });
+  const items = pairs.map(([box, tag]) => ({ own: rect(box), tag }));
+  const others = items.map((item) => item.own);
+  const placed = [];
+  items.sort((a, b) => a.own.x - b.own.x);
+  for (const { own, tag } of items) {
+    let best = null;
+    for (const [text, extra] of [[tag.dataset.full, 0], [tag.dataset.digit, 25]]) {
+      tag.textContent = text;
+      tag.hidden = false;
+      const w = tag.offsetWidth;
+      const h = tag.offsetHeight;
+      for (const spot of tagSpots(own, w, h, W, H)) {
+        const cost = spot.cost + extra + (others.some((r) => r !== own && overlap(r, spot)) ? 1000 : 0);
+        if (best && cost >= best.cost) continue;
+        if (placed.some((r) => overlap(r, spot, 1))) continue;
+        best = { ...spot, cost, text };
+      }
+    }
+    if (!best) {
+      tag.hidden = true;
+      continue;
+    }
+    tag.textContent = best.text;
+    Object.assign(tag.style, { left: `${best.x}px`, top: `${best.y}px` });
+    placed.push(best);
+  }
+}
+
+/** Where a w x h tag for box `b` may go inside W x H, each with a cost: the farther from the box's top left, the more. */
+function tagSpots(b, w, h, W, H) {
+  const gap = 3;
+  const rows = [];
+  for (let k = 0; k < 4; k++) {
+    rows.push([b.y - gap - h - k * (h + gap), 2 * k * (h + gap)]); // above, then rows further up
+    rows.push([b.y + b.h + gap + k * (h + gap), 4 + 2 * k * (h + gap)]); // below, then further down
+  }
+  rows.push([b.y + gap, 30], [b.y + b.h - h - gap, 34]); // inside the box, over the ink
+  const spots = [];
+  for (const [y, rowCost] of rows) {
+    if (y < 0 || y + h > H) continue;
+    for (let dx = 0; dx <= W; dx += 4) {
+      for (const x of dx ? [b.x - dx, b.x + dx] : [b.x]) {
+        const cx = Math.min(Math.max(x, 0), W - w);
+        if (cx !== x && dx) continue; // clamped: the same spot comes up at dx = 0 or a nearer dx
+        if (cx < 0) continue; // wider than the container
+        spots.push({ x: cx, y, w, h, cost: rowCost + Math.abs(cx - b.x) });
+      }
+    }
+  }
+  return spots;
 }
 
 // ---------------------------------------------------------------- photo or scan
@@ -464,7 +706,8 @@ async function startCamera() {
   const video = $("camera-video");
   video.srcObject = stream;
   await video.play();
-  $("camera-stage").style.aspectRatio = `${video.videoWidth || 4} / ${video.videoHeight || 3}`;
+  $("camera-stage").style.setProperty("--vw", String(video.videoWidth || 4));
+  $("camera-stage").style.setProperty("--vh", String(video.videoHeight || 3));
   $("camera-off").hidden = true;
   $("camera-start").hidden = true;
   $("camera-stop").hidden = false;
@@ -551,7 +794,7 @@ function wireKeys() {
   document.addEventListener("keydown", (e) => {
     const active = TABS.find((t) => !$(`panel-${t}`).hidden);
     const pad = pads[active];
-    if (!pad || e.target.closest("input, textarea, select")) return;
+    if (!pad || e.target.closest("input:not([type=radio]), textarea, select")) return;
     if ((e.ctrlKey || e.metaKey) && !e.shiftKey && e.key.toLowerCase() === "z") {
       e.preventDefault();
       pad.undo();
@@ -567,8 +810,18 @@ async function showModel() {
     const response = await fetch(`${API}/model`);
     if (!response.ok) throw new Error(String(response.status));
     const card = await response.json();
-    const acc = typeof card.test_accuracy === "number" ? ` · ${(card.test_accuracy * 100).toFixed(2)}% on MNIST` : "";
-    $("model-text").textContent = `model ${card.name}${acc}`;
+    const name = document.createElement("span");
+    name.className = "model-name"; // left out on phones, where the badge keeps to one line
+    name.textContent = `model ${card.name}`;
+    const parts = [name];
+    if (typeof card.test_accuracy === "number") {
+      const acc = document.createElement("span");
+      acc.className = "model-acc";
+      acc.textContent = `${(card.test_accuracy * 100).toFixed(2)}% on MNIST`;
+      name.textContent += " · ";
+      parts.push(acc);
+    }
+    $("model-text").replaceChildren(...parts);
     badge.title = [card.architecture, card.params && `${card.params.toLocaleString()} parameters`]
       .filter(Boolean)
       .join(", ");
@@ -584,7 +837,7 @@ function start() {
   for (const t of TABS.slice(1)) $(`${t}-confidence`).dataset.hint = $(`${t}-confidence`).textContent;
 
   const drawButtons = { update: () => {} };
-  const drawPad = new Sketchpad($("draw-canvas"), 280, 280, (_pad, final) => {
+  const drawPad = new Sketchpad($("draw-canvas"), 280, (_pad, final) => {
     drawButtons.update();
     drawLive.poke(final);
   });
@@ -598,7 +851,7 @@ function start() {
   drawButtons.update = wirePad(drawPad, "draw");
 
   const numberButtons = { update: () => {} };
-  const numberPad = new Sketchpad($("number-canvas"), 900, 300, (_pad, final) => {
+  const numberPad = new Sketchpad($("number-canvas"), 300, (_pad, final) => {
     numberButtons.update();
     numberLive.poke(final);
   });
@@ -606,12 +859,20 @@ function start() {
     const revision = numberPad.revision;
     if (numberPad.empty) return showReading("number", null, 1, 1, revision);
     $("number-result").dataset.state = "busy";
+    const { width, height } = numberPad; // the size of the image sent, which the boxes refer to
     const reading = await postImage("/read", await numberPad.toBlob(), "number.png");
-    showReading("number", reading, numberPad.width, numberPad.height, revision);
+    showReading("number", reading, width, height, revision);
   }, 150);
   numberButtons.update = wirePad(numberPad, "number");
 
   pads = { draw: drawPad, number: numberPad };
+  for (const t of TABS.slice(1)) {
+    const boxes = $(`${t}-boxes`);
+    new ResizeObserver(() => placeTags(boxes)).observe(boxes);
+  }
+  wireDigitFix();
+  wireReadingFix("number");
+  wireReadingFix("photo");
   wireTabs();
   wireKeys();
   wirePhoto();
