@@ -242,11 +242,12 @@ def test_a_model_fine_tuned_from_the_bundled_one_names_it_in_its_card(mnist_path
 
 def test_a_non_digit_is_trained_towards_no_answer() -> None:
     """Label -1 (a wrong cut's piece): the loss is least when the model gives every digit the same probability."""
-    from digitreader.training.train import NON_DIGIT_WEIGHT, _loss
+    from digitreader.training.train import _loss
 
     flat, sure = torch.zeros(1, 10), torch.tensor([[8.0] + [0.0] * 9])
     other = torch.tensor([-1])
-    assert float(_loss(flat, other, 0.1)) == pytest.approx(NON_DIGIT_WEIGHT * float(torch.log(torch.tensor(10.0))))
-    assert float(_loss(sure, other, 0.1)) > float(_loss(flat, other, 0.1)) + 1
+    assert float(_loss(flat, other, 0.1, 0.5)) == pytest.approx(0.5 * float(torch.log(torch.tensor(10.0))))
+    assert float(_loss(flat, other, 0.1, 2.0)) == pytest.approx(4 * float(_loss(flat, other, 0.1, 0.5)))
+    assert float(_loss(sure, other, 0.1, 0.5)) > float(_loss(flat, other, 0.1, 0.5)) + 1
     # A digit's loss is the usual cross-entropy: lowest when the model is sure of the right digit.
-    assert float(_loss(sure, torch.tensor([0]), 0.0)) < float(_loss(flat, torch.tensor([0]), 0.0))
+    assert float(_loss(sure, torch.tensor([0]), 0.0, 0.5)) < float(_loss(flat, torch.tensor([0]), 0.0, 0.5))

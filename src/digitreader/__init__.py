@@ -1,7 +1,7 @@
 """digitreader: read handwritten digits in drawings, photos and video."""
 
 from digitreader.engine import Digit, Prediction, Reading, Recognizer
-from digitreader.errors import DigitReaderError, ImageError, ModelError, NoDigitError
+from digitreader.errors import DigitReaderError, ImageError, ModelError, NoDigitError, NotADigitError
 
 __all__ = [
     "Digit",
@@ -9,6 +9,7 @@ __all__ = [
     "ImageError",
     "ModelError",
     "NoDigitError",
+    "NotADigitError",
     "Prediction",
     "Reading",
     "Recognizer",

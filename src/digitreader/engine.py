@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from digitreader.errors import ModelError, NoDigitError
+from digitreader.errors import ModelError, NoDigitError, NotADigitError
 
 ImageInput = Any  # path, bytes, PIL image or numpy array; see vision.io.load_image
 
@@ -122,6 +122,10 @@ class Recognizer:
         card = self.path.with_suffix(".json")
         self.card: dict[str, Any] = json.loads(card.read_text()) if card.is_file() else {"name": self.path.stem}
         self.name: str = self.card.get("name", self.path.stem)
+        # "Not a digit": an image whose score (``digit_score``) is below the card's threshold (training.reject).
+        reject = self.card.get("reject", {})
+        self.reject_below = float(reject.get("energy_below", float("-inf")))
+        self._temperature = float(reject.get("temperature", 1.0))
         self._input = self.session.get_inputs()[0].name
 
     def __repr__(self) -> str:
@@ -142,13 +146,16 @@ class Recognizer:
         """Probabilities [N,10] for MNIST-style inputs [N,28,28] in [0,1]."""
         return softmax(self.logits(batch).astype(np.float64))
 
-    def predict_array(self, array: np.ndarray) -> Prediction:
+    def predict_array(self, array: np.ndarray, reject: bool = True) -> Prediction:
         """Classify one MNIST-style 28x28 array in [0,1] (white ink on black).
 
         With the line reader on, its reading of the same digit is a second opinion
         (``vision.line_reader.second_opinion``): the probabilities are the two models' combined.
+        Raises ``NotADigitError`` when no digit is likely enough (the card's reject threshold),
+        unless ``reject`` is False.
         """
-        probs = self.classify(array[None])[0]
+        logits = self.logits(array[None]).astype(np.float64)
+        probs = softmax(logits)[0]
         line = self.line_reader
         if line is not None:
             from digitreader.vision.line_reader import DOUBT, second_opinion
@@ -158,16 +165,49 @@ class Recognizer:
                 if float(probs.max()) < DOUBT:  # else the digit model's answer stands (and no time is spent)
                     probs = second_opinion(probs, line.log_probs([group_strip(np.asarray(array, np.float32))])[0])
         k = int(probs.argmax())
+        if reject and float(self.digit_score(logits)[0]) < self.reject_below:
+            raise NotADigitError(f"that doesn't look like a digit (it is nearest to a {k})", nearest=k)
         return Prediction(k, float(probs[k]), [float(p) for p in probs], input=np.asarray(array, np.float32))
+
+    def digit_score(self, logits: np.ndarray) -> np.ndarray:
+        """How much like a digit each input is: the free energy ``logsumexp`` of the uncalibrated logits.
+
+        A model trained with non-digits towards no answer (``train --non-digits``) keeps all its
+        logits low for them, and a low energy says so better than a low top probability does
+        (an ambiguous digit has a low top probability too, but a high energy).
+        """
+        z = np.asarray(logits, np.float64) * self._temperature
+        top = z.max(axis=1, keepdims=True)
+        return (top + np.log(np.exp(z - top).sum(axis=1, keepdims=True)))[:, 0]
 
     def predict(self, image: ImageInput) -> Prediction:
         """The single digit in an image (a photo, a drawing, or a 28x28 MNIST-style array).
 
-        Raises ``ImageError`` for unreadable input and ``NoDigitError`` for a blank image.
+        Raises ``ImageError`` for unreadable input, ``NoDigitError`` for a blank image and
+        ``NotADigitError`` (a ``NoDigitError``) for a mark that is no digit, or for several digits
+        (its message then says so and points to ``read``).
         """
         from digitreader.vision.preprocess import preprocess
 
-        return self.predict_array(preprocess(image))
+        prepared = preprocess(image)
+        try:
+            return self.predict_array(prepared)
+        except NotADigitError as exc:
+            several = self._several_digits(image)
+            if several is not None:
+                raise NotADigitError(f"several digits ({several}): use read for numbers", several=several) from exc
+            raise
+
+    def _several_digits(self, image: ImageInput) -> str | None:
+        """The number in ``image`` when ``read`` finds two or more sure digits in it, else None."""
+        if isinstance(image, np.ndarray) and image.shape[:2] == (28, 28):
+            return None
+        try:
+            reading = self.read(image)
+        except NoDigitError:
+            return None
+        sure = [d for d in reading.digits if d.confidence >= 0.5]
+        return reading.text.replace("\n", " ") if len(reading.digits) >= 2 and len(sure) >= 2 else None
 
     def read(self, image: ImageInput) -> Reading:
         """Every digit in an image, in reading order (left to right, lines top to bottom)."""

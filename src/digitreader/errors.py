@@ -22,5 +22,14 @@ class NoDigitError(DigitReaderError):
         super().__init__(message)
 
 
+class NotADigitError(NoDigitError):
+    """The image holds a mark that is no digit (a dot, a stroke, a scribble, a letter), or several digits."""
+
+    def __init__(self, message: str, nearest: int | None = None, several: str | None = None) -> None:
+        super().__init__(message)
+        self.nearest = nearest  # the digit the mark is nearest to
+        self.several = several  # the number read, when the image holds several digits
+
+
 class ModelError(DigitReaderError):
     """A model file or name could not be loaded."""

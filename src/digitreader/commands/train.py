@@ -69,6 +69,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="add N things that are no digit (dots, dashes, scribbles, letters, shapes, blots, pairs of "
         "digits), trained towards no answer (cached in --out)",
     )
+    p.add_argument("--pipeline-seed", type=int, default=1, help="seed of the pipeline, style and non-digit samples")
     p.add_argument("--jobs", type=int, default=2, help="processes that make the pipeline digits")
     p.add_argument("--device", default="auto", help="cpu, cuda, or auto (CUDA when present)")
     p.add_argument("--threads", type=int, help="CPU threads for PyTorch")
@@ -94,6 +95,8 @@ def config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         pipeline_pieces=args.pipeline_pieces or 0,
         style_digits=args.style_digits or 0,
         non_digits=args.non_digits or 0,
+        pipeline_seed=args.pipeline_seed,
+        non_digit_weight=args.non_digit_weight,
         jobs=args.jobs,
     )
     for name in (

@@ -48,6 +48,8 @@ def style_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Generato
                 fine = _add_flag(fine, rng)
             elif label == 7 and rng.random() < 0.5:
                 fine = _add_crossbar(fine, rng)
+            elif label == 0 and rng.random() < 0.15:
+                fine = _add_slash(fine, rng)
             fine = _shape(_pen(fine, rng), rng)
             out = small_digit(_tiny_scan(fine, rng))[0] if rng.random() < 0.4 else mnist_style(fine)
         except NoDigitError:  # an eroded hairline can vanish: draw another
@@ -109,7 +111,7 @@ def _add_flag(a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     top = np.flatnonzero(a[y0 : y0 + 6].max(0) > 0.5)
     tx, ty = float(top.mean()), float(y0 + 2)
     height = y1 - y0
-    length = height * rng.uniform(0.2, 0.55)
+    length = height * rng.uniform(0.2, 0.9)  # continental flags run up to nearly the stroke's own length
     angle = math.radians(rng.uniform(15, 60))  # below the horizontal
     end = (tx - length * math.cos(angle), ty + length * math.sin(angle))
     width = _stroke(a)
@@ -132,6 +134,14 @@ def _add_crossbar(a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     half = (x1 - x0) * rng.uniform(0.2, 0.4)
     tilt = half * math.tan(math.radians(rng.uniform(-10, 10)))
     return _draw(a, [(cx - half, y + tilt), (cx + half, y - tilt)], _stroke(a))
+
+
+def _add_slash(a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A slashed zero: a stroke through the ring from its upper right to its lower left."""
+    x0, y0, x1, y1 = _box(a)
+    over = rng.uniform(0.0, 0.15)
+    w, h = x1 - x0, y1 - y0
+    return _draw(a, [(x1 + over * w, y0 - over * h), (x0 - over * w, y1 + over * h)], _stroke(a))
 
 
 def _pen(a: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -56,6 +56,7 @@ class TrainConfig:
     pipeline_seed: int = 1
     style_digits: int = 0  # ... and this many training digits as other writers and scanners give them
     non_digits: int = 0  # ... and this many things that are no digit (trained towards no answer)
+    non_digit_weight: float = 0.5  # of a non-digit's loss (cross-entropy to the uniform distribution)
     jobs: int = 2  # processes that make the pipeline digits
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,16 +109,13 @@ def _optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {cfg.optimizer!r}")
 
 
-NON_DIGIT_WEIGHT = 0.5
-
-
-def _loss(logits: torch.Tensor, labels: torch.Tensor, smoothing: float) -> torch.Tensor:
+def _loss(logits: torch.Tensor, labels: torch.Tensor, smoothing: float, non_digit_weight: float) -> torch.Tensor:
     """Cross-entropy; for a non-digit (label -1, ``data.groups.NOT_A_DIGIT``) the cross-entropy to the
-    uniform distribution, weighted ``NON_DIGIT_WEIGHT``: it teaches the model to be unsure of it."""
+    uniform distribution, weighted ``non_digit_weight``: it teaches the model to be unsure of it."""
     digit = labels >= 0
     ce = F.cross_entropy(logits, labels.clamp(min=0), label_smoothing=smoothing, reduction="none")
     uniform = -F.log_softmax(logits, dim=1).mean(dim=1)
-    return torch.where(digit, ce, NON_DIGIT_WEIGHT * uniform).mean()
+    return torch.where(digit, ce, non_digit_weight * uniform).mean()
 
 
 class Trainer:
@@ -241,7 +239,7 @@ class Trainer:
             xb = augment(self.x_train[idx], cfg.augment, gen)
             yb = self.y_train[idx]
             logits = model(xb)
-            loss = _loss(logits, yb, cfg.label_smoothing)
+            loss = _loss(logits, yb, cfg.label_smoothing, cfg.non_digit_weight)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
