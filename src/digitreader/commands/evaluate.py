@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitreader.commands.common import add_data_dir, err, fail, out, require_torch
+from digitreader.commands.common import add_data_dir, err, fail, out, require_torch, say
 from digitreader.training.scoring import model_probs
 
 HELP = "evaluate a model on the MNIST test set: metrics, confusion matrix, mistakes"
@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from rich.table import Table
+    from rich.text import Text
 
     from digitreader.data import DataError, load_mnist
     from digitreader.errors import ModelError
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         out.print_json(json.dumps({k: v for k, v in ev.to_dict().items() if k != "misclassified"}))
     else:
-        table = Table("digit", "precision", "recall", "F1", "support", title=f"{name} on MNIST test")
+        table = Table("digit", "precision", "recall", "F1", "support", title=Text(f"{name} on MNIST test"))
         for row in ev.per_class():
             table.add_row(
                 str(row["digit"]),
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             )
         out.print(table)
         out.print(f"accuracy [bold]{ev.accuracy:.4%}[/] ({len(ev.errors)} errors in {len(labels):,} images)")
-    err.print("report: " + ", ".join(str(p) for p in paths.values()))
+    say("report: " + ", ".join(str(p) for p in paths.values()), stderr=True)
     if args.min_accuracy is not None and ev.accuracy < args.min_accuracy:
         err.print(f"[bold red]accuracy {ev.accuracy:.4%} is below the required {args.min_accuracy:.2%}[/]")
         return 1
