@@ -81,6 +81,13 @@ def test_help_shows_each_default_once() -> None:
     assert "--recursive, --no-recursive walk folders into their subfolders (default: --recursive)" in texts["read"]
 
 
+def test_main_help_lists_each_command_as_its_own_help_says() -> None:
+    from digitreader import cli as cli_module
+
+    for name in COMMANDS:  # the main --help lists them without importing the modules
+        assert cli_module._HELP[name] == cli_module._module(name).HELP, name
+
+
 def test_data_download_says_data_dir_and_still_takes_dir() -> None:
     text = all_help()["data download"]
     assert "--data-dir DIR" in text and "--dir" not in text.replace("--data-dir", "")
@@ -229,3 +236,17 @@ def test_predict_loads_neither_torch_nor_the_server_nor_rich(tmp_path: Path) -> 
     run = subprocess.run([sys.executable, "-c", script, str(image)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == ""
+
+
+def test_other_tables_are_plain_lines_when_piped(mnist_path: Path, tmp_path: Path) -> None:
+    """data info and evaluate print tab-separated lines into a pipe, whole paths included."""
+    info = cli("data", "info", "--data-dir", str(mnist_path))
+    assert info.code == 0
+    rows = [line.split("\t") for line in info.out.splitlines()[1:]]
+    assert rows[0] == ["split", "form", "images", "labels 0..9", "files"]
+    assert rows[2][:3] == ["test", "idx", "10,000"] and str(mnist_path / "t10k-images-idx3-ubyte.gz") in rows[2][4]
+    ev = cli("evaluate", "--limit", "200", "--data-dir", str(mnist_path), "--out", str(tmp_path / "ev"))
+    assert ev.code == 0, ev.err
+    lines = ev.out.splitlines()
+    assert lines[0] == "digit\tprecision\trecall\tF1\tsupport" and len(lines) == 12
+    assert lines[-1].startswith("accuracy ") and "[bold]" not in ev.out

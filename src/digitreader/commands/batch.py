@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from digitreader.commands.common import err, fail, out, stdout_is_terminal
+from digitreader.commands.common import err, fail, print_table, stdout_is_terminal, write_line
 
 Work = Callable[[Path], dict[str, Any]]  # one file -> its JSON fields (raises on failure)
 # (the recognizer, the --debug-dir folder or None) -> the work for one file
@@ -178,7 +178,7 @@ def run(
         return fail("no images found in " + ", ".join(args.paths))
     table = not args.json and stdout_is_terminal()
     if not args.json and not table:
-        _write_line(["file", *columns])
+        write_line(["file", *columns])
     reporter = Reporter(len(files), verb)
     rows: list[list[str]] = []
     errors: list[str] = []
@@ -186,52 +186,24 @@ def run(
         for path, fields in results(files, work, max(1, args.jobs)):
             failed = "error" in fields
             if args.json:
-                _write_line([json.dumps({"file": str(path), **fields})])
+                write_line([json.dumps({"file": str(path), **fields})])
             elif failed:
                 message = fields["error"] if str(path) in fields["error"] else f"{path}: {fields['error']}"
                 errors.append(message)
                 if not table:  # in order, on a line of its own on stderr; stdout keeps only results
-                    _write_line([f"error: {message}"], sys.stderr)
+                    write_line([f"error: {message}"], sys.stderr)
             elif table:
                 rows.append([str(path), *row(fields)])
             else:
-                _write_line([str(path), *row(fields)])
+                write_line([str(path), *row(fields)])
             reporter.step(failed)
     finally:
         reporter.close()
     if table:
-        _print_table(["file", *columns], rows)
+        print_table(["file", *columns], rows, emphasis=1)
         for message in errors:
             fail(message)
     return 1 if reporter.failed else 0
-
-
-def _write_line(fields: list[str], stream: Any = None) -> None:
-    """One tab-separated line (a tab or newline inside a field becomes a space: one file, one line)."""
-    stream = stream or sys.stdout
-    stream.write("\t".join(re.sub(r"[\t\r\n]+", " ", f) for f in fields) + "\n")
-    stream.flush()
-
-
-def _print_table(columns: list[str], rows: list[list[str]]) -> None:
-    """A Rich table of literal text (a path with [brackets] is not markup); when the terminal is too
-    narrow for whole paths, tab-separated lines instead: a path is never folded."""
-    from rich.table import Table
-    from rich.text import Text
-
-    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
-    if sum(widths) + 3 * len(columns) + 1 > out.width:
-        for r in [columns, *rows]:
-            _write_line(r)
-        return
-    table = Table()
-    table.add_column(columns[0], no_wrap=True)
-    table.add_column(columns[1], style="bold", no_wrap=True)
-    for c in columns[2:]:
-        table.add_column(c, no_wrap=True)
-    for r in rows:
-        table.add_row(*(Text(cell) for cell in r))
-    out.print(table)
 
 
 def debug_stem(path: Path) -> str:

@@ -14,7 +14,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from digitreader.commands.common import add_data_dir, fail, out, require_torch, say
+from digitreader.commands.common import add_data_dir, fail, print_table, require_torch, say
 
 HELP = "train and evaluate the model zoo side by side"
 DEFAULT_MODELS = "mlp,lenet5,cnn2,cnn3,swift,knn,svm,default"
@@ -36,14 +36,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _list() -> int:
-    from rich.table import Table
-
     from digitreader.models import count_params, create_model, list_models
 
-    table = Table("name", "params", "origin", "description")
-    for spec in list_models():
-        table.add_row(spec.name, f"{count_params(create_model(spec.name)):,}", spec.origin, spec.description)
-    out.print(table)
+    rows = [
+        [spec.name, f"{count_params(create_model(spec.name)):,}", spec.origin, spec.description]
+        for spec in list_models()
+    ]
+    print_table(["name", "params", "origin", "description"], rows)
     return 0
 
 
@@ -88,8 +87,6 @@ def run(args: argparse.Namespace) -> int:
         require_torch()
         return _list()
     import numpy as np
-    from rich.table import Table
-    from rich.text import Text
 
     from digitreader.data import DataError, load_mnist
     from digitreader.engine import resolve_model
@@ -131,26 +128,19 @@ def run(args: argparse.Namespace) -> int:
         else:
             require_torch()
             rows.append(_zoo_row(name, args, images, labels))
-    table = Table(
-        "model",
-        "params",
-        "test accuracy",
-        "train time",
-        "CPU ms/image",
-        "notes",
-        title=f"MNIST test ({len(labels):,} images)",
-    )
-    for r in rows:
-        secs = r["train_seconds"]
-        table.add_row(
-            Text(r["model"]),
+    cells = [
+        [
+            r["model"],
             f"{r['params']:,}" if r["params"] else "-",
             f"{r['test_accuracy']:.2%}",
-            f"{secs:.0f} s" if secs is not None else "-",
+            f"{r['train_seconds']:.0f} s" if r["train_seconds"] is not None else "-",
             f"{r['ms_per_image']:.3f}",
-            Text(str(r["origin"])),
-        )
-    out.print(table)
+            str(r["origin"]),
+        ]
+        for r in rows
+    ]
+    columns = ["model", "params", "test accuracy", "train time", "CPU ms/image", "notes"]
+    print_table(columns, cells, title=f"MNIST test ({len(labels):,} images)")
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
     (Path(args.out) / "results.md").write_text(_markdown(rows))

@@ -8,6 +8,7 @@ first use, so a piped ``predict`` (plain lines) never loads it.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import Any
 
@@ -51,6 +52,37 @@ def say(message: str, stderr: bool = False) -> None:
 def stdout_is_terminal() -> bool:
     """Whether stdout is a terminal (tables) rather than a pipe or a file (plain lines)."""
     return sys.stdout.isatty() if hasattr(sys.stdout, "isatty") else False
+
+
+def write_line(fields: list[str], stream: Any = None) -> None:
+    """One tab-separated line (tabs and newlines inside a field become spaces: one record, one line)."""
+    stream = stream or sys.stdout
+    stream.write("\t".join(re.sub(r"[\t\r\n]+", " ", f) for f in fields) + "\n")
+    stream.flush()
+
+
+def print_table(columns: list[str], rows: list[list[str]], title: str = "", emphasis: int | None = None) -> None:
+    """A table when stdout is a terminal wide enough for every cell unfolded; else tab-separated lines,
+    a header line first (pipes, files, narrow terminals): a path is never folded. Cells are literal text;
+    column ``emphasis`` is bold."""
+    if stdout_is_terminal():
+        widths = [
+            max(len(line) for cell in [c, *(r[i] for r in rows)] for line in cell.split("\n"))
+            for i, c in enumerate(columns)
+        ]
+        if sum(widths) + 3 * len(columns) + 1 <= out.width:
+            from rich.table import Table
+            from rich.text import Text
+
+            table = Table(title=Text(title) if title else None)
+            for i, c in enumerate(columns):
+                table.add_column(c, no_wrap=True, style="bold" if i == emphasis else None)
+            for r in rows:
+                table.add_row(*(Text(cell) for cell in r))
+            out.print(table)
+            return
+    for r in [columns, *rows]:
+        write_line(r)
 
 
 def add_data_dir(p: argparse.ArgumentParser) -> None:

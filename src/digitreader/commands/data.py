@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from digitreader.commands.common import add_data_dir, fail, say
+from digitreader.commands.common import add_data_dir, fail, print_table, say
 
 HELP = "find, inspect and download MNIST; write the evaluation set and a test video"
 MIN_SIZE, MAX_SIZE = (560, 400), (3840, 2160)  # smaller: a 4-5 digit number may leave the view
@@ -46,31 +46,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from rich.table import Table
-    from rich.text import Text
-
-    from digitreader.commands.common import out
     from digitreader.data import DataError
     from digitreader.data.mnist import candidate_dirs, find, read_source
 
     say("searched, in order: " + ", ".join(str(d) for d in candidate_dirs(args.data_dir)))
-    table = Table("split", "form", "images", "labels 0..9", "files")
+    rows = []
     missing = 0
     for split in ("train", "test"):
         source = find(split, args.data_dir)
         if source is None:
-            table.add_row(split, "-", "not found", "", "")
+            rows.append([split, "-", "not found", "", ""])
             missing += 1
             continue
         try:
             images, labels = read_source(source)
         except DataError as exc:
-            table.add_row(split, source.form, Text("unreadable", "red"), Text(str(exc)), "")
+            rows.append([split, source.form, "unreadable", str(exc), ""])
             missing += 1
             continue
         counts = " ".join(str(int((labels == d).sum())) for d in range(10))
-        table.add_row(split, source.form, f"{len(images):,}", counts, Text("\n".join(str(p) for p in source.paths)))
-    out.print(table)
+        rows.append([split, source.form, f"{len(images):,}", counts, "\n".join(str(p) for p in source.paths)])
+    print_table(["split", "form", "images", "labels 0..9", "files"], rows)
     if missing:
         say(
             "to get MNIST: `digitreader data download` (needs internet), or put the files in a folder and "
