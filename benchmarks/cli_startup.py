@@ -2,8 +2,9 @@
 and the modules that take longest to import (``python -X importtime``).
 
 Each tree (this one, and with --base another checkout, e.g. the code before a change) is run
-through the same ``digitreader`` console script with PYTHONPATH at its ``src``; the trees take
-turns, run by run, so load on the machine falls on both alike. stdout is a pipe, as in scripts.
+through the same ``digitreader`` console script with PYTHONPATH at its ``src``; every case and
+tree runs once per round, so load on the machine falls on all alike. stdout is a pipe, as in
+scripts; CPU time (user + system of the process) moves less with load than wall time.
 
   python benchmarks/cli_startup.py IMAGE... --runs 30
   git worktree add /tmp/before bcaa3d5
@@ -96,22 +97,24 @@ def main() -> int:
         f"{platform.node()}: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}; {args.runs} cold runs each; command: {' '.join(command(['...']))}"
     )
-    for (case, extra), image in ((c, i) for c in CASES.items() for i in args.images):
-        argv = [*extra, image]
+    runs = [(case, [*extra, image]) for case, extra in CASES.items() for image in args.images]
+    for _, argv in runs:
         for tree in trees.values():
             run_once(tree, argv)  # warm the file cache
-        times: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
-        for _ in range(args.runs):
+    times: dict[tuple[int, str], list[tuple[float, float]]] = {(i, n): [] for i in range(len(runs)) for n in trees}
+    for _ in range(args.runs):  # every case and tree once per round: load on the machine falls on all alike
+        for i, (_, argv) in enumerate(runs):
             for name, tree in trees.items():
-                times[name].append(run_once(tree, argv))
-        for name, runs in times.items():
-            wall = [w for w, _ in runs]
-            q = statistics.quantiles(wall, n=4)
-            print(
-                f"digitreader {case} {Path(image).name}  [{name}]  median {statistics.median(wall) * 1000:.0f} ms "
-                f"(quartiles {q[0] * 1000:.0f}-{q[2] * 1000:.0f} ms, min {min(wall) * 1000:.0f} ms; "
-                f"CPU median {statistics.median(c for _, c in runs) * 1000:.0f} ms)"
-            )
+                times[i, name].append(run_once(tree, argv))
+    for (i, name), measured in times.items():
+        case, argv = runs[i]
+        wall = [w for w, _ in measured]
+        q = statistics.quantiles(wall, n=4)
+        print(
+            f"digitreader {case} {Path(argv[-1]).name}  [{name}]  median {statistics.median(wall) * 1000:.0f} ms "
+            f"(quartiles {q[0] * 1000:.0f}-{q[2] * 1000:.0f} ms, min {min(wall) * 1000:.0f} ms; "
+            f"CPU median {statistics.median(c for _, c in measured) * 1000:.0f} ms)"
+        )
     for name, tree in trees.items():
         argv = ["predict", args.images[0]]
         print(f"\n[{name}] imports: {' '.join(heavy_modules(tree, argv)) or 'none'} of torch/fastapi/uvicorn/rich")
