@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 from drawing import draw
+from terminal import cli, cli_in_terminal
 
 from digitreader.cli import main
 
@@ -42,11 +43,48 @@ def test_predict_json_lines(tmp_path, capsys) -> None:
         assert len(o["probabilities"]) == 10 and abs(sum(o["probabilities"]) - 1) < 1e-6
 
 
-def test_predict_table_by_default(tmp_path, capsys) -> None:
+def test_predict_table_on_a_terminal(tmp_path) -> None:
     f = save(tmp_path / "four.png", draw(4))
-    assert main(["predict", str(f)]) == 0
-    out = capsys.readouterr().out
-    assert "four.png" in out and "confidence" in out and " 4 " in out
+    run = cli_in_terminal("predict", str(f))
+    assert run.code == 0, run.err
+    row = next(line for line in run.out.splitlines() if "four.png" in line)
+    assert "confidence" in run.out and "│" in row and row.split("│")[1].strip() == str(f)
+    assert row.split("│")[2].strip() == "4"
+
+
+def test_piped_output_is_one_tab_separated_line_per_file_and_errors_go_to_their_own_line(tmp_path) -> None:
+    """Issue 20.10: piped, nothing is wrapped (a long file name stays whole) and an error is not a digit."""
+    deep = save(tmp_path / "a_rather_long_folder_name" / "another_level_down" / "galtsbi_digits_3.png", draw(3))
+    bad = tmp_path / "not_an_image.png"
+    bad.write_text("text")
+    run = cli("predict", str(deep), str(bad))
+    assert run.code == 1
+    assert run.out.splitlines()[0] == "file\tdigit\tconfidence\trunner-up"
+    assert [line.split("\t")[:2] for line in run.out.splitlines()[1:]] == [[str(deep), "3"]]
+    errors = [line for line in run.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {bad} ") and "not an image" in errors[0]
+
+
+def test_narrow_terminal_never_folds_a_path(tmp_path) -> None:
+    deep = save(tmp_path / "a_rather_long_folder_name" / "another_level_down" / "galtsbi_digits_3.png", draw(3))
+    run = cli_in_terminal("read", str(deep), columns=60)
+    assert run.code == 0, run.err
+    assert f"{deep}\t3\t" in run.out  # too narrow for a table: whole lines instead
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_paths_with_brackets_are_never_markup(tmp_path, terminal: bool) -> None:
+    """Issue 23.4: `scans/[/x].png` ended in a MarkupError; `d2/[old]/x.png` printed as `d2//x.png`."""
+    odd = save(tmp_path / "scans" / "[" / "x].png", number("25"))
+    old = save(tmp_path / "d2" / "[old]" / "x.png", number("7"))
+    bad = tmp_path / "[bold]bad[red].png"
+    bad.write_text("not an image")
+    run = (cli_in_terminal if terminal else cli)("read", str(odd), str(old), str(bad))
+    assert run.code == 1 and "Traceback" not in run.err
+    assert str(odd) in run.out and str(old) in run.out
+    assert f"error: {bad} is not an image" in " ".join(run.err.split())
+    unknown = cli("read", str(odd), "--model", "[red]x[/]")
+    assert unknown.code == 2 and "unknown model '[red]x[/]'" in unknown.err
 
 
 def test_bad_file_gets_an_error_line_and_the_rest_go_on(tmp_path, capsys) -> None:

@@ -14,7 +14,7 @@ import pytest
 from digitreader.data import DataError, DataFormatError, load_mnist
 from digitreader.data.formats import read_csv, read_npz
 from digitreader.data.idx import read_idx, read_idx_images, read_idx_labels
-from digitreader.data.mnist import FILES, download_mnist, find
+from digitreader.data.mnist import FILES, cache_dir, candidate_dirs, download_mnist, find
 
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
@@ -181,3 +181,15 @@ def test_download_rejects_a_bad_checksum_and_leaves_no_file(mirror, tmp_path: Pa
         download_mnist(target, mirrors=(url,), timeout=5)
     assert not (target / "train-labels-idx1-ubyte.gz").exists()
     assert not [p for p in target.iterdir() if p.name.startswith(".")]
+
+
+def test_download_of_the_test_split_fetches_only_its_two_files(mirror, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, url = mirror
+    target = download_mnist(tmp_path / "dl", mirrors=(url,), timeout=5, splits=("test",))
+    assert sorted(p.name for p in target.iterdir()) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+
+
+def test_the_searched_folders_are_listed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("DIGITREADER_DATA", str(cache_dir()))
+    assert candidate_dirs(cache_dir()) == [cache_dir()]

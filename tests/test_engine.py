@@ -91,3 +91,18 @@ def test_model_errors(tmp_path: Path) -> None:
     junk.write_bytes(b"not a model")
     with pytest.raises(ModelError, match="is not a loadable ONNX model"):
         Recognizer(junk)
+
+
+def test_the_line_reader_is_loaded_only_when_the_digit_model_doubts() -> None:
+    """A confident digit never opens the line reader's session (start-up of `digitreader predict`)."""
+    from drawing import draw
+
+    from digitreader.vision.preprocess import preprocess
+
+    r = Recognizer()
+    assert r.predict_array(preprocess(draw(7)[..., 0])).confidence > 0.999
+    assert r._line is None
+    odd = np.zeros((28, 28), np.float32)
+    odd[8:20, 12:16], odd[10:12, 8:20] = 1, 1  # a cross: neither 7 nor 1 nor 4 for sure
+    assert r.predict_array(odd).confidence < 0.999
+    assert r._line is not None

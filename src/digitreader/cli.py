@@ -27,8 +27,29 @@ COMMANDS = {
 }
 
 
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Keep descriptions as written (they hold usage examples) and show option defaults."""
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keep descriptions as written (they hold usage examples) and show each option's default once.
+
+    No default is shown for a flag (on or off), for an option whose default is None (its help
+    says what happens then), or where the help already states it.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        help = action.help or ""
+        if "%(default)" in help or "(default" in help or "default:" in help:
+            return help
+        if isinstance(action, argparse.BooleanOptionalAction) and isinstance(action.default, bool):
+            return f"{help} (default: {action.option_strings[0 if action.default else 1]})"
+        if (
+            action.default is None
+            or action.default is False
+            or action.default == argparse.SUPPRESS
+            or action.default == []
+            or action.nargs == 0  # --json, --show/--no-show, --version: flags
+            or not (action.option_strings or action.nargs in ("?", "*"))
+        ):
+            return help
+        return help + " (default: %(default)s)"
 
 
 def _module(name: str):  # type: ignore[no-untyped-def]
@@ -38,6 +59,7 @@ def _module(name: str):  # type: ignore[no-untyped-def]
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="digitreader",
+        formatter_class=HelpFormatter,
         description="Read handwritten digits in drawings, photos, scans and video.",
         epilog="Run 'digitreader COMMAND --help' for a command's options.",
     )
@@ -51,7 +73,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             sub.add_parser(name, help=_HELP.get(name, ""), add_help=False)
             continue
         mod = _module(name)
-        p = sub.add_parser(name, help=mod.HELP, description=mod.__doc__, formatter_class=_HelpFormatter)
+        p = sub.add_parser(name, help=mod.HELP, description=mod.__doc__, formatter_class=HelpFormatter)
         mod.add_arguments(p)
     return parser
 
@@ -62,7 +84,7 @@ _HELP = {
     "export": "export a trained PyTorch model to ONNX with its model card",
     "train-line": "train the CTC line reader for touching digits (needs the [train] extra)",
     "bench-models": "train and evaluate the model zoo side by side",
-    "data": "find, inspect and download MNIST",
+    "data": "find, inspect and download MNIST; write the evaluation set and a test video",
     "predict": "recognise the single digit in each image",
     "read": "read the number (one or more digits) in each image",
     "serve": "serve the web app and REST API",
@@ -81,6 +103,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # A known failure (data, model, image) the command did not catch: its message, not a traceback.
+        from digitreader.data.errors import DataError
+        from digitreader.errors import DigitReaderError
+
+        if not isinstance(exc, (DataError, DigitReaderError)):
+            raise
+        from digitreader.commands.common import fail
+
+        return fail(str(exc))
 
 
 if __name__ == "__main__":

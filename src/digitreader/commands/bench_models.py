@@ -14,7 +14,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from digitreader.commands.common import add_data_dir, err, out, require_torch
+from digitreader.commands.common import add_data_dir, fail, print_table, require_torch, say
 
 HELP = "train and evaluate the model zoo side by side"
 DEFAULT_MODELS = "mlp,lenet5,cnn2,cnn3,swift,knn,svm,default"
@@ -36,14 +36,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _list() -> int:
-    from rich.table import Table
-
     from digitreader.models import count_params, create_model, list_models
 
-    table = Table("name", "params", "origin", "description")
-    for spec in list_models():
-        table.add_row(spec.name, f"{count_params(create_model(spec.name)):,}", spec.origin, spec.description)
-    out.print(table)
+    rows = [
+        [spec.name, f"{count_params(create_model(spec.name)):,}", spec.origin, spec.description]
+        for spec in list_models()
+    ]
+    print_table(["name", "params", "origin", "description"], rows)
     return 0
 
 
@@ -76,7 +75,7 @@ def _zoo_row(name: str, args: argparse.Namespace, images, labels) -> dict:  # ty
     card_path = onnx_path.with_suffix(".json")
     reusable = args.reuse and card_path.is_file() and json.loads(card_path.read_text()).get("recipe") == cfg.to_dict()
     if not reusable:
-        err.print(f"[bold]{name}[/]: training {cfg.epochs} epochs")
+        say(f"{name}: training {cfg.epochs} epochs", stderr=True)
         train_and_export(cfg, command=f"digitreader train --model {name} --epochs {cfg.epochs}", show_progress=True)
     card = json.loads(card_path.read_text())
     acc = Evaluation(labels, model_probs(str(onnx_path), images)).accuracy
@@ -88,22 +87,24 @@ def run(args: argparse.Namespace) -> int:
         require_torch()
         return _list()
     import numpy as np
-    from rich.table import Table
 
-    from digitreader.data import load_mnist
+    from digitreader.data import DataError, load_mnist
     from digitreader.engine import resolve_model
     from digitreader.training.baselines import BASELINES
 
     names = [n.strip() for n in args.models.split(",") if n.strip()]
-    x_train, y_train = load_mnist("train", args.data_dir)
-    images, labels = load_mnist("test", args.data_dir)
+    try:
+        x_train, y_train = load_mnist("train", args.data_dir)
+        images, labels = load_mnist("test", args.data_dir)
+    except DataError as exc:
+        return fail(str(exc))
     if args.tiny:
         x_train, y_train, images, labels = x_train[:2000], y_train[:2000], images[:1000], labels[:1000]
     labels = labels.astype(np.int64)
     rows = []
     for name in names:
         if name in BASELINES:
-            err.print(f"[bold]{name}[/]: fitting")
+            say(f"{name}: fitting", stderr=True)
             r = BASELINES[name](x_train, y_train, images, labels)
             rows.append(
                 {
@@ -127,30 +128,23 @@ def run(args: argparse.Namespace) -> int:
         else:
             require_torch()
             rows.append(_zoo_row(name, args, images, labels))
-    table = Table(
-        "model",
-        "params",
-        "test accuracy",
-        "train time",
-        "CPU ms/image",
-        "notes",
-        title=f"MNIST test ({len(labels):,} images)",
-    )
-    for r in rows:
-        secs = r["train_seconds"]
-        table.add_row(
+    cells = [
+        [
             r["model"],
             f"{r['params']:,}" if r["params"] else "-",
             f"{r['test_accuracy']:.2%}",
-            f"{secs:.0f} s" if secs is not None else "-",
+            f"{r['train_seconds']:.0f} s" if r["train_seconds"] is not None else "-",
             f"{r['ms_per_image']:.3f}",
             str(r["origin"]),
-        )
-    out.print(table)
+        ]
+        for r in rows
+    ]
+    columns = ["model", "params", "test accuracy", "train time", "CPU ms/image", "notes"]
+    print_table(columns, cells, title=f"MNIST test ({len(labels):,} images)")
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
     (Path(args.out) / "results.md").write_text(_markdown(rows))
-    err.print(f"results: {Path(args.out) / 'results.md'}")
+    say(f"results: {Path(args.out) / 'results.md'}", stderr=True)
     return 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitreader.commands.common import add_data_dir, err, fail, out, require_torch
+from digitreader.commands.common import add_data_dir, fail, out, print_table, require_torch, say
 from digitreader.training.scoring import model_probs
 
 HELP = "evaluate a model on the MNIST test set: metrics, confusion matrix, mistakes"
@@ -29,8 +29,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
-
-    from rich.table import Table
 
     from digitreader.data import DataError, load_mnist
     from digitreader.errors import ModelError
@@ -55,19 +53,13 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         out.print_json(json.dumps({k: v for k, v in ev.to_dict().items() if k != "misclassified"}))
     else:
-        table = Table("digit", "precision", "recall", "F1", "support", title=f"{name} on MNIST test")
-        for row in ev.per_class():
-            table.add_row(
-                str(row["digit"]),
-                f"{row['precision']:.4f}",
-                f"{row['recall']:.4f}",
-                f"{row['f1']:.4f}",
-                str(row["support"]),
-            )
-        out.print(table)
-        out.print(f"accuracy [bold]{ev.accuracy:.4%}[/] ({len(ev.errors)} errors in {len(labels):,} images)")
-    err.print("report: " + ", ".join(str(p) for p in paths.values()))
+        rows = [
+            [str(r["digit"]), f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1']:.4f}", str(r["support"])]
+            for r in ev.per_class()
+        ]
+        print_table(["digit", "precision", "recall", "F1", "support"], rows, title=f"{name} on MNIST test")
+        say(f"accuracy {ev.accuracy:.4%} ({len(ev.errors)} errors in {len(labels):,} images)")
+    say("report: " + ", ".join(str(p) for p in paths.values()), stderr=True)
     if args.min_accuracy is not None and ev.accuracy < args.min_accuracy:
-        err.print(f"[bold red]accuracy {ev.accuracy:.4%} is below the required {args.min_accuracy:.2%}[/]")
-        return 1
+        return fail(f"accuracy {ev.accuracy:.4%} is below the required {args.min_accuracy:.2%}", code=1)
     return 0

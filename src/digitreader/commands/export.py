@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from digitreader.commands.common import add_data_dir, fail, out, require_torch
+from digitreader.commands.common import add_data_dir, fail, require_torch, say
 
 HELP = "export a trained PyTorch model to ONNX with its model card"
 
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         test=test,
         extra=extra,
     )
-    out.print(
+    say(
         f"wrote {dst}: {summary['accuracy']:.4%} on {len(test[1]):,} test images, parity "
         f"{summary['parity']:.1e}, temperature {summary['temperature']:.3f}"
     )

@@ -1,6 +1,7 @@
 """Recognise the single digit in each image (a photo, a scan, a canvas drawing, a 28x28 array).
 
   digitreader predict digit.png photo.jpg             a table: file, digit, confidence, runner-up
+                                                      (tab-separated lines when piped)
   digitreader predict scans/ --json                   one JSON line per image:
       {"file": ..., "digit": 7, "confidence": 0.998, "probabilities": [10 floats]}
   digitreader predict photo.jpg --debug-dir debug/    also write what the model saw
@@ -48,4 +49,4 @@ def _work(recognizer: Any, debug: Path | None) -> batch.Work:
 def _row(fields: dict[str, Any]) -> list[str]:
     probs = fields["probabilities"]
     second = sorted(range(10), key=lambda k: -probs[k])[1]
-    return [f"[bold]{fields['digit']}[/]", f"{fields['confidence']:.3f}", f"{second} ({probs[second]:.3f})"]
+    return [str(fields["digit"]), f"{fields['confidence']:.3f}", f"{second} ({probs[second]:.3f})"]

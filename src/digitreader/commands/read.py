@@ -1,6 +1,7 @@
 """Read the number (one or more digits, on one or more lines) in each image.
 
   digitreader read meter.jpg form.png               a table: file, text, confidence, digits
+                                                    (tab-separated lines when piped)
   digitreader read photos/ --json                   one JSON line per image (folders are walked):
       {"file": ..., "text": "4096", "confidence": 0.97,
        "digits": [{"digit": 4, "confidence": 0.99, "box": [x, y, w, h]}, ...]}
@@ -55,6 +56,6 @@ def _work(recognizer: Any, debug: Path | None) -> batch.Work:
 
 
 def _row(fields: dict[str, Any]) -> list[str]:
-    text = fields["text"].replace("\n", " / ") or "[dim](no digits)[/]"
+    text = fields["text"].replace("\n", " / ") or "(no digits)"
     digits = " ".join(f"{d['digit']}:{d['confidence']:.2f}" for d in fields["digits"])
-    return [f"[bold]{text}[/]", f"{fields['confidence']:.3f}", digits]
+    return [text, f"{fields['confidence']:.3f}", digits]

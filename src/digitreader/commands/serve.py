@@ -33,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--log-level",
         default="info",
         choices=["critical", "error", "warning", "info", "debug"],
-        help="server log level",
+        help="server log level (debug also logs every request)",
     )
 
 
@@ -57,8 +57,17 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, ModelError) as exc:
         return fail(str(exc))
 
+    from digitreader.commands.ports import port_problem
+
+    if problem := port_problem(args.host, args.port):  # before announcing the address
+        return fail(problem)
     shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
-    out.print(f"digitreader: open [bold]http://{shown}:{args.port}/[/] (API docs at /docs); Ctrl+C to stop")
+    from rich.markup import escape
+
+    url = escape(f"http://{shown}:{args.port}/")
+    out.print(f"digitreader: open [bold]{url}[/] (API docs at /docs); Ctrl+C to stop")
+    # One line per request only with --log-level debug: the live drawing pad posts several a second.
+    access_log = args.log_level == "debug"
     if args.workers == 1:
         from digitreader.server import create_app
 
@@ -66,7 +75,15 @@ def run(args: argparse.Namespace) -> int:
             app = create_app(args.model, limits=limits, threads=args.threads or None)
         except ModelError as exc:
             return fail(str(exc))
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, http=args.http, loop=args.loop)
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            http=args.http,
+            loop=args.loop,
+            access_log=access_log,
+        )
         return 0
     # Several processes: each builds its own app (and loads the model once) from these settings.
     os.environ.update(
@@ -85,5 +102,6 @@ def run(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         http=args.http,
         loop=args.loop,
+        access_log=access_log,
     )
     return 0

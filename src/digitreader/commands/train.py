@@ -11,7 +11,7 @@ import shlex
 from dataclasses import replace
 from pathlib import Path
 
-from digitreader.commands.common import add_data_dir, err, out, require_torch
+from digitreader.commands.common import add_data_dir, fail, out, require_torch, say
 
 HELP = "train a model on MNIST (needs the [train] extra)"
 
@@ -127,16 +127,16 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = config_from_args(args)
     command = "digitreader " + shlex.join(args.argv)
-    err.print(f"training [bold]{cfg.model}[/] for {cfg.epochs} epochs -> {cfg.out_dir}")
+    say(f"training {cfg.model} for {cfg.epochs} epochs -> {cfg.out_dir}", stderr=True)
     try:
         result = train_and_export(cfg, resume=args.resume, command=command, show_progress=not args.no_progress)
     except DataError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        return 2
+        return fail(str(exc))
     except KeyboardInterrupt:
-        err.print(
+        say(
             f"interrupted: finished epochs are kept in {Path(cfg.out_dir) / 'last.pt'}; "
-            "continue with the same command plus --resume"
+            "continue with the same command plus --resume",
+            stderr=True,
         )
         return 130
     out.print(
@@ -144,5 +144,5 @@ def run(args: argparse.Namespace) -> int:
     )
     if result.seconds_to_target is not None:
         out.print(f"reached {cfg.target_acc:.2%} after {result.seconds_to_target:.1f} s of training")
-    out.print(f"model: {result.onnx_path}  card: {result.onnx_path.with_suffix('.json')}")
+    say(f"model: {result.onnx_path}  card: {result.onnx_path.with_suffix('.json')}")
     return 0

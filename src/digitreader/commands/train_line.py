@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from digitreader.commands.common import add_data_dir, fail, out, require_torch
+from digitreader.commands.common import add_data_dir, fail, require_torch, say
 
 SIZES = ("small", "large")  # models.line.SIZES (imported here without torch)
 
@@ -67,10 +67,10 @@ def run(args: argparse.Namespace) -> int:
         if len(args.combine) < 2 or not all(Path(f).is_file() for f in args.combine):
             return fail("--combine needs two or more line readers' .onnx files that exist")
         try:
-            card = combine_line(args.combine, args.out, args.eval_strips, log=out.print)
+            card = combine_line(args.combine, args.out, args.eval_strips, log=say)
         except ValueError as e:
             return fail(str(e))
-        out.print(f"wrote {args.out}/line.onnx: {card['config']['size']}, {card['params']} parameters")
+        say(f"wrote {args.out}/line.onnx: {card['config']['size']}, {card['params']} parameters")
         return 0
 
     cfg = LineConfig(
@@ -85,6 +85,6 @@ def run(args: argparse.Namespace) -> int:
         size=args.size,
         more=args.more_strips,
     )
-    summary = train_line(cfg, log=out.print)
-    out.print(f"held-out exact-string accuracy {summary['held_out_accuracy']:.2%}; wrote {args.out}/line.onnx")
+    summary = train_line(cfg, log=say)
+    say(f"held-out exact-string accuracy {summary['held_out_accuracy']:.2%}; wrote {args.out}/line.onnx")
     return 0

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from contextlib import ExitStack
 from typing import Any
 
-from digitreader.commands.common import err, fail, out
+from digitreader.commands.common import err, fail, say
 
 HELP = "read digits live from a camera or a video file"
 
@@ -42,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="show a window (the default with a camera, or with a video and neither --out nor --json)",
     )
     show.add_argument("--no-show", dest="show", action="store_false", help="never open a window")
-    p.add_argument("--model", default="default", help="bundled model name or path to an .onnx file (default: default)")
+    p.add_argument("--model", default="default", help="bundled model name or path to an .onnx file")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     p.add_argument(
         "--detect-width",
@@ -50,10 +51,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=320,
         metavar="PX",
         help="find digits on the frame reduced to this width, for speed; small digits are still read at full "
-        "resolution (0: always full resolution; default: 320)",
+        "resolution (0: always full resolution)",
     )
-    p.add_argument("--window", type=int, default=8, metavar="N", help="vote over each digit's last N readings (8)")
-    p.add_argument("--confirm-after", type=int, default=3, metavar="N", help="show a digit once seen in N frames (3)")
+    p.add_argument("--window", type=int, default=8, metavar="N", help="vote over each digit's last N readings")
+    p.add_argument("--confirm-after", type=int, default=3, metavar="N", help="show a digit once seen in N frames")
     p.add_argument("--stats", action="store_true", help="print the time spent per stage at the end")
 
 
@@ -93,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
         window = why is None
     if args.camera is not None and not window and not (args.out or args.json):
         return fail("with --no-show a camera needs --json and/or --out FILE")
+    # FFmpeg prints its own lines ("[png @ 0x...] Invalid PNG signature") straight to stderr; the
+    # VideoError raised instead says it plainly. Set before OpenCV's FFmpeg backend first opens a file.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
     try:
         return _watch(args, window)
     except DigitReaderError as exc:
@@ -150,7 +154,7 @@ def _loop(
             sys.stdout.write(json.dumps(result.to_dict()) + "\n")
             sys.stdout.flush()
         elif screen is None and result.text != last_text:
-            out.print(f"frame {result.frame:>6}  {result.time:8.2f} s  {result.text or '(no number)'}")
+            say(f"frame {result.frame:>6}  {result.time:8.2f} s  {result.text or '(no number)'}")
         last_text = result.text
         if writer is not None or screen is not None:
             annotated = draw(frame.image, result, rate)
@@ -180,7 +184,7 @@ class _Stats:
 
     def report(self, written: str | None, detailed: bool) -> None:
         if written:
-            err.print(f"wrote {written} ({self.frames} frames)")
+            say(f"wrote {written} ({self.frames} frames)", stderr=True)
         if detailed and self.frames:
             total = sum(self.seconds.values())
             parts = "  ".join(f"{k} {v / self.frames * 1000:.2f}" for k, v in self.seconds.items())
@@ -194,6 +198,7 @@ class _progress:
     """A progress bar on stderr (frames, fps, current number); a no-op when disabled."""
 
     def __init__(self, source: Any, max_frames: int | None, enabled: bool) -> None:
+        from rich.markup import escape
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         total = source.frame_count
@@ -205,11 +210,11 @@ class _progress:
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]:>5.1f} fps  number {task.fields[text]}"),
             TimeRemainingColumn(),
-            console=err,
+            console=err.get(),
             transient=True,
             disable=not enabled,
         )
-        self.task = self.bar.add_task(source.name, total=total, rate=0.0, text="-")
+        self.task = self.bar.add_task(escape(source.name), total=total, rate=0.0, text="-")  # a name, not markup
 
     def __enter__(self) -> _progress:
         self.bar.__enter__()

@@ -63,7 +63,7 @@ def candidate_dirs(data_dir: Path | str | None = None) -> list[Path]:
     if os.environ.get(ENV_VAR):
         dirs.append(Path(os.environ[ENV_VAR]))
     dirs.append(cache_dir())
-    return dirs
+    return list(dict.fromkeys(dirs))  # each folder once (--data-dir may be the cache)
 
 
 def _find_in(directory: Path, split: str) -> Source | None:
@@ -111,7 +111,7 @@ def load_mnist(split: str, data_dir: Path | str | None = None, download: bool = 
     if source is None:
         if not download:
             raise DataError(_missing_message(data_dir))
-        download_mnist(cache_dir())
+        download_mnist(cache_dir(), splits=(split,))  # only the files this split needs
         source = find(split, cache_dir())
         assert source is not None
     return read_source(source)
@@ -152,12 +152,19 @@ def _fetch(url: str, target: Path, md5: str, timeout: float) -> None:
 
 
 def download_mnist(
-    directory: Path | str | None = None, mirrors: tuple[str, ...] = MIRRORS, timeout: float = 30.0
+    directory: Path | str | None = None,
+    mirrors: tuple[str, ...] = MIRRORS,
+    timeout: float = 30.0,
+    splits: tuple[str, ...] = SPLITS,
 ) -> Path:
-    """Download the four MNIST files into directory (default: the cache), trying each mirror."""
+    """Download the MNIST files of ``splits`` (default: all four) into directory (default: the cache),
+    trying each mirror."""
     directory = Path(directory or cache_dir())
     directory.mkdir(parents=True, exist_ok=True)
+    wanted = {f"{stem}.gz" for split in splits for stem in _STEMS[split]}
     for name, md5 in FILES.items():
+        if name not in wanted:
+            continue
         target = directory / name
         if target.is_file() and md5sum(target) == md5:
             continue
