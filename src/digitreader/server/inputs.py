@@ -5,7 +5,10 @@ Accepted bodies (every endpoint that takes an image):
   application/json                              ``{"image": "<base64 or data URL>"}`` or ``{"pixels": [784 numbers]}``
   image/* or application/octet-stream           the image file itself
 
-Status codes: 400 when the body or the image cannot be decoded (bad JSON, bad base64, empty);
+JSON and base64 are decoded in a worker thread, off the event loop (a 10 MB body takes tens of ms).
+
+Status codes: 400 when the body or the image cannot be decoded (bad JSON, bad base64, empty,
+the "image" field given twice);
 415 for another content type; 422 when the request does not match the schema (missing or
 unknown field, wrong type, wrong pixel count or range).
 """
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -46,7 +50,7 @@ async def read_payload(request: Request, max_body_bytes: int) -> Payload:
     """Parse the request body into a ``Payload``; raise ``HTTPException`` saying what was wrong."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "application/json" or media.endswith("+json"):
-        return _from_json(await request.body())
+        return await run_in_threadpool(_from_json, await request.body())
     if media in ("multipart/form-data", "application/x-www-form-urlencoded"):
         form = await request.form(max_files=8, max_fields=64, max_part_size=max_body_bytes)
         try:
@@ -61,7 +65,7 @@ async def read_payload(request: Request, max_body_bytes: int) -> Payload:
 
 def _from_json(body: bytes) -> Payload:
     try:
-        doc = json.loads(body)
+        doc = json.loads(body, object_pairs_hook=_no_repeats)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise HTTPException(400, f"the body is not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
@@ -78,15 +82,27 @@ def _from_json(body: bytes) -> Payload:
     return Payload(data=decode_base64(doc["image"]))
 
 
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different (json.loads would keep the last of two silently)."""
+    doc = dict(pairs)
+    if len(doc) != len(pairs):
+        twice = sorted({k for k, _ in pairs if sum(1 for j, _ in pairs if j == k) > 1})
+        raise ValueError(f"the key(s) {twice} appear more than once")
+    return doc
+
+
 async def _from_form(form: Any) -> Payload:
-    value = form.get("image")
+    values = form.getlist("image")
+    if len(values) > 1:
+        raise HTTPException(400, f'the form holds {len(values)} "image" fields: send one image per request')
+    value = values[0] if values else None
     if value is None:
         fields = sorted(form.keys())
         seen = f"got field(s) {fields}" if fields else "the form is empty"
         raise HTTPException(422, f'missing form field "image" ({seen}): {USAGE}')
     if isinstance(value, UploadFile):
         return Payload(data=_non_empty(await value.read(), "the uploaded image"))
-    return Payload(data=decode_base64(value))
+    return Payload(data=await run_in_threadpool(decode_base64, value))
 
 
 def decode_base64(text: str) -> bytes:
@@ -97,7 +113,7 @@ def decode_base64(text: str) -> bytes:
         if not match.group(3):
             raise HTTPException(400, "the data URL is not base64-encoded (expected data:<type>;base64,...)")
         text = text[match.end() :]
-    compact = re.sub(r"\s+", "", text)
+    compact = "".join(text.split())  # line breaks and spaces (10x faster than a regex on 10 MB)
     if "-" in compact or "_" in compact:  # the URL-safe alphabet
         compact = compact.replace("-", "+").replace("_", "/")
     compact += "=" * (-len(compact) % 4)

@@ -8,10 +8,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
+from starlette.exceptions import HTTPException
 
 from digitreader import __version__
 from digitreader.server import inference
+from digitreader.server.admission import RETRY_AFTER, Busy
 from digitreader.server.inputs import read_payload
+from digitreader.server.limits import drain
 from digitreader.server.schemas import (
     ErrorResponse,
     Health,
@@ -48,20 +51,28 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorResponse, "description": "the body or the image is over the size limit"},
     415: {"model": ErrorResponse, "description": "unsupported Content-Type"},
     422: {"model": ErrorResponse, "description": "the request does not match the schema"},
+    503: {"model": ErrorResponse, "description": "busy: every decoding slot taken and the queue full (Retry-After)"},
 }
 _IMAGE_ENDPOINT: dict[str, Any] = {"responses": _ERRORS, "openapi_extra": {"requestBody": _request_body()}}
 
 
 async def _run(request: Request, response: Response, work: Callable[..., T]) -> T:
-    """Parse the body, then run the CPU-bound ``work`` in the server's pool so the event loop stays free.
+    """Take a decoding slot, parse the body, then run the CPU-bound ``work`` in the server's pool.
 
-    The time the work took (decoding, preprocessing, model) goes in a ``Server-Timing`` header.
+    At most one request per inference thread reads and decodes a body at once (memory is spent
+    there); when the queue for a slot is full the answer is 503 with ``Retry-After``. The time
+    the work took (decoding, preprocessing, model) goes in a ``Server-Timing`` header.
     """
     state: ServerState = request.app.state.digitreader
-    payload = await read_payload(request, state.limits.max_body_bytes)
-    loop = asyncio.get_running_loop()
-    start = time.perf_counter()
-    result = await loop.run_in_executor(state.pool(), work, state.recognizer, payload, state.limits.max_pixels)
+    try:
+        async with state.admission().slot():
+            payload = await read_payload(request, state.limits.max_body_bytes)
+            loop = asyncio.get_running_loop()
+            start = time.perf_counter()
+            result = await loop.run_in_executor(state.pool(), work, state.recognizer, payload, state.limits.max_pixels)
+    except Busy as exc:
+        await drain(request.receive)  # so that a client still sending its body sees the 503
+        raise HTTPException(503, f"{exc}: retry in {RETRY_AFTER} s", {"Retry-After": str(RETRY_AFTER)}) from None
     response.headers["Server-Timing"] = f"inference;dur={1000 * (time.perf_counter() - start):.2f}"
     return result
 

@@ -1,4 +1,4 @@
-"""What the app holds for its lifetime: the model (loaded once), the limits, the inference pool."""
+"""What the app holds for its lifetime: the model (loaded once), the limits, the inference pool, the admission."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from digitreader.engine import Recognizer
+from digitreader.server.admission import Admission
 from digitreader.server.limits import Limits
 
 
@@ -18,6 +19,18 @@ class ServerState:
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _admission: Admission | None = field(default=None, repr=False)
+
+    def open(self) -> None:
+        """Start the pool and a fresh admission (its semaphore belongs to the running event loop)."""
+        self.pool()
+        self._admission = Admission(self.threads, self.limits.max_waiting)
+
+    def admission(self) -> Admission:
+        """One slot per inference thread: at most that many requests read and decode a body at once."""
+        if self._admission is None:
+            self._admission = Admission(self.threads, self.limits.max_waiting)
+        return self._admission
 
     def pool(self) -> ThreadPoolExecutor:
         """The inference thread pool, started on first use (and again after ``close``: an app may be restarted)."""

@@ -17,8 +17,7 @@ import numpy as np
 
 from digitreader.errors import NoDigitError
 from digitreader.vision.blobs import Blob, components, digit_like, drop_blots, gap, merge_strokes, touches_border
-from digitreader.vision.ink import InkMap, extract_ink
-from digitreader.vision.io import load_image
+from digitreader.vision.ink import InkMap, load_ink
 
 BOX = 20  # MNIST: the digit fits a 20x20 box ...
 FIELD = 28  # ... centred by mass in a 28x28 field
@@ -46,7 +45,7 @@ def locate(image: Any) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     if ready is not None:
         rows, cols = np.flatnonzero(ready.max(1) > 0), np.flatnonzero(ready.max(0) > 0)
         return ready, (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
-    ink = extract_ink(load_image(image))
+    ink = load_ink(image)
     labels, blobs = components(ink.mask)
     if not blobs:
         raise NoDigitError()
