@@ -214,6 +214,20 @@ def test_partial_request_heads_are_closed_and_the_server_stays_up(recognizer) ->
         assert post(host, port, PREDICT, json.dumps({"pixels": [0.5] * 784}).encode(), "application/json")[0] == 200
 
 
+def test_serve_options_set_the_deadlines() -> None:
+    options = ("--timeout-header", "1", "--timeout-keep-alive", "1", "--timeout-body", "1", "--limit-concurrency", "64")
+    with serving(*options) as (host, port):
+        with socket.create_connection((host, port)) as s:
+            s.sendall(b"GET /api/v1/he")
+            s.settimeout(5)
+            start = time.monotonic()
+            assert s.recv(100) == b"" and time.monotonic() - start < 3
+        with socket.create_connection((host, port)) as s:
+            s.sendall(b"POST /api/v1/read HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 99\r\n\r\n")
+            s.settimeout(5)
+            assert s.recv(4096).startswith(b"HTTP/1.1 408")
+
+
 def test_a_stalled_body_gets_408(recognizer) -> None:  # type: ignore[no-untyped-def]
     app = create_app(recognizer=recognizer, limits=Limits(body_timeout=1.0))
     with running(app) as (host, port), socket.create_connection((host, port)) as s:
