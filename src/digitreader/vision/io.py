@@ -13,9 +13,11 @@ when the reader works at a smaller resolution anyway, and says by how much.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import math
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,12 +101,7 @@ def _check_size(width: int, height: int, max_pixels: int) -> None:
 
 
 def _from_file(path: Path, max_pixels: int, work_side: int | None) -> Scaled:
-    if not path.exists():
-        raise ImageError(f"{path}: no such file")
-    if path.is_dir():
-        raise ImageError(f"{path}: is a folder, not an image")
-    if path.stat().st_size == 0:
-        raise ImageError(f"{path}: the file is empty (0 bytes)")
+    _check_file(path)
     try:
         with path.open("rb") as fh:
             return _decode(fh, str(path), max_pixels, work_side)
@@ -112,6 +109,27 @@ def _from_file(path: Path, max_pixels: int, work_side: int | None) -> Scaled:
         if isinstance(exc, ImageError):
             raise
         raise ImageError(f"{path}: cannot open the file: {exc.strerror or exc}") from exc
+
+
+def _check_file(path: Path) -> None:
+    """A regular, non-empty file (opening a FIFO would wait for a writer for ever)."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ImageError(f"{path}: a loop of symbolic links") from exc
+        if path.is_symlink():
+            raise ImageError(f"{path}: a symbolic link to nothing ({os.readlink(path)} does not exist)") from exc
+        if exc.errno == errno.ENOENT:
+            raise ImageError(f"{path}: no such file") from exc
+        raise ImageError(f"{path}: cannot open the file: {exc.strerror or exc}") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise ImageError(f"{path}: is a folder, not an image")
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode) else "a socket or device"
+        raise ImageError(f"{path}: not a regular file but {kind}")
+    if info.st_size == 0:
+        raise ImageError(f"{path}: the file is empty (0 bytes)")
 
 
 def _decode(fh: Any, name: str, max_pixels: int, work_side: int | None = None) -> Scaled:
