@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.exceptions import HTTPException
 
 from digitreader import __version__
+from digitreader.redact import redact_card
 from digitreader.server import inference
 from digitreader.server.admission import RETRY_AFTER, Busy
 from digitreader.server.inputs import read_payload
@@ -105,4 +106,4 @@ async def health(request: Request) -> Health:
 @router.get("/model", response_model=ModelCard, summary="The loaded model's card")
 async def model(request: Request) -> ModelCard:
     state: ServerState = request.app.state.digitreader
-    return ModelCard(**{"name": state.recognizer.name, **state.recognizer.card})
+    return ModelCard(**{"name": state.recognizer.name, **redact_card(state.recognizer.card)})  # older cards too
