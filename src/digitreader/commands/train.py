@@ -103,16 +103,29 @@ def config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def run(args: argparse.Namespace) -> int:
     require_torch()
+    from rich.markup import escape
+
     from digitreader.data import DataError
+    from digitreader.errors import DigitReaderError
     from digitreader.training.pipeline import train_and_export
 
     cfg = config_from_args(args)
     command = "digitreader " + shlex.join(args.argv)
+    try:
+        if args.resume:  # the checkpoint's own settings; a contradicting option is refused
+            from digitreader.training.resume import resume_config
+
+            cfg, notes = resume_config(cfg, args.argv)
+            for note in notes:
+                err.print(f"[yellow]warning:[/] {escape(note)}", soft_wrap=True)
+    except DigitReaderError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        return 2
     err.print(f"training [bold]{cfg.model}[/] for {cfg.epochs} epochs -> {cfg.out_dir}")
     try:
         result = train_and_export(cfg, resume=args.resume, command=command, show_progress=not args.no_progress)
-    except DataError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+    except (DataError, DigitReaderError) as exc:  # a damaged --init checkpoint, a different run's last.pt
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         err.print(
