@@ -31,7 +31,8 @@ DEFAULT_MAX_PIXELS = 40_000_000
 FORMATS = "PNG, JPEG, BMP, WebP, TIFF, GIF, PGM/PPM/PBM"
 # Pillow's names for them: the only decoders we let Pillow pick (their headers tell the true size).
 PILLOW_FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "TIFF", "GIF", "PPM")
-DRAFT_FACTORS = (8, 4, 2)  # the reductions libjpeg decodes at directly
+DRAFT_FACTORS = (8, 4, 2)
+ORIENTATION = 0x0112  # the EXIF tag  # the reductions libjpeg decodes at directly
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,8 @@ def _draft(img: Image.Image, work_side: int | None) -> int:
 
 def _from_pil(img: Image.Image) -> np.ndarray:
     with contextlib.suppress(Exception):  # a broken EXIF block must not stop us reading the pixels
-        img = ImageOps.exif_transpose(img) or img
+        if img.getexif().get(ORIENTATION, 1) != 1:  # else exif_transpose would copy the whole image
+            img = ImageOps.exif_transpose(img) or img
     mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         return _from_array(np.asarray(img), None)
