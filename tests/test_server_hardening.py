@@ -181,6 +181,28 @@ def test_a_full_queue_is_answered_503_with_retry_after(recognizer) -> None:  # t
             assert headers["Retry-After"] == "1" and "busy" in json.loads(text)["detail"]
 
 
+def test_large_decodes_wait_for_the_memory_budget_small_ones_do_not() -> None:
+    import asyncio
+
+    from digitreader.server.admission import Budget
+
+    async def scenario() -> list[str]:
+        budget, log = Budget(100), []
+
+        async def decode(name: str, cost: int, seconds: float) -> None:
+            async with budget.hold(cost):
+                log.append(f"{name} in")
+                await asyncio.sleep(seconds)
+                log.append(f"{name} out")
+
+        await asyncio.gather(decode("big1", 80, 0.2), decode("big2", 80, 0.01), decode("small", 10, 0.01))
+        return log
+
+    log = asyncio.run(scenario())
+    assert log.index("big1 out") < log.index("big2 in")  # never two large ones at once
+    assert log.index("small in") < log.index("big1 out")  # a small one fits beside a large one
+
+
 def test_a_large_jpeg_is_decoded_at_the_working_size(client: TestClient) -> None:
     from digitreader.vision.io import load_image, load_scaled
 

@@ -32,10 +32,12 @@ class Limits:
     max_body_bytes: int = 10 * MB  # the whole request body
     max_pixels: int = 40_000_000  # width x height of an uploaded image (decompression bombs)
     max_waiting: int = 256  # image requests queued for a decoding slot; more get 503 with Retry-After
+    decode_budget_bytes: int = 512 * MB  # what the decodes in progress may use together (see admission)
     body_timeout: float = 30.0  # seconds the body may pause between two chunks (408 after)
 
     def __post_init__(self) -> None:
-        if self.max_body_bytes < 1 or self.max_pixels < 1 or self.max_waiting < 0 or not self.body_timeout > 0:
+        sizes = (self.max_body_bytes, self.max_pixels, self.decode_budget_bytes)
+        if min(sizes) < 1 or self.max_waiting < 0 or not self.body_timeout > 0:
             raise ValueError(f"limits must be positive, got {self}")
 
 

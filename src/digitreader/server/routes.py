@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from digitreader import __version__
 from digitreader.redact import redact_card
 from digitreader.server import inference
-from digitreader.server.admission import RETRY_AFTER, Busy
+from digitreader.server.admission import BYTES_PER_PIXEL, RETRY_AFTER, Busy
 from digitreader.server.inputs import read_payload
 from digitreader.server.limits import drain
 from digitreader.server.schemas import (
@@ -27,6 +27,7 @@ from digitreader.server.schemas import (
     ReadResponse,
 )
 from digitreader.server.state import ServerState
+from digitreader.vision.io import pixel_count
 
 T = TypeVar("T")
 router = APIRouter(prefix="/api/v1")
@@ -60,17 +61,22 @@ _IMAGE_ENDPOINT: dict[str, Any] = {"responses": _ERRORS, "openapi_extra": {"requ
 async def _run(request: Request, response: Response, work: Callable[..., T]) -> T:
     """Take a decoding slot, parse the body, then run the CPU-bound ``work`` in the server's pool.
 
-    At most one request per inference thread reads and decodes a body at once (memory is spent
-    there); when the queue for a slot is full the answer is 503 with ``Retry-After``. The time
+    At most one request per inference thread reads and decodes a body at once, and the decodes
+    share a memory budget (by the image's size in its header); when the queue for a slot is
+    full the answer is 503 with ``Retry-After``. The time
     the work took (decoding, preprocessing, model) goes in a ``Server-Timing`` header.
     """
     state: ServerState = request.app.state.digitreader
     try:
         async with state.admission().slot():
             payload = await read_payload(request, state.limits.max_body_bytes)
-            loop = asyncio.get_running_loop()
-            start = time.perf_counter()
-            result = await loop.run_in_executor(state.pool(), work, state.recognizer, payload, state.limits.max_pixels)
+            cost = BYTES_PER_PIXEL * min(pixel_count(payload.data), state.limits.max_pixels) if payload.data else 0
+            async with state.budget().hold(cost):
+                loop = asyncio.get_running_loop()
+                start = time.perf_counter()
+                result = await loop.run_in_executor(
+                    state.pool(), work, state.recognizer, payload, state.limits.max_pixels
+                )
     except Busy as exc:
         await drain(request.receive)  # so that a client still sending its body sees the 503
         raise HTTPException(503, f"{exc}: retry in {RETRY_AFTER} s", {"Retry-After": str(RETRY_AFTER)}) from None

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from digitreader.engine import Recognizer
-from digitreader.server.admission import Admission
+from digitreader.server.admission import Admission, Budget
 from digitreader.server.limits import Limits
 
 
@@ -20,11 +20,19 @@ class ServerState:
     _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _admission: Admission | None = field(default=None, repr=False)
+    _budget: Budget | None = field(default=None, repr=False)
 
     def open(self) -> None:
-        """Start the pool and a fresh admission (its semaphore belongs to the running event loop)."""
+        """Start the pool, a fresh admission and budget (their locks belong to the running event loop)."""
         self.pool()
         self._admission = Admission(self.threads, self.limits.max_waiting)
+        self._budget = Budget(self.limits.decode_budget_bytes)
+
+    def budget(self) -> Budget:
+        """The memory that decodes in progress may use together."""
+        if self._budget is None:
+            self._budget = Budget(self.limits.decode_budget_bytes)
+        return self._budget
 
     def admission(self) -> Admission:
         """One slot per inference thread: at most that many requests read and decode a body at once."""

@@ -88,6 +88,15 @@ def load_scaled(image: Any, max_pixels: int = DEFAULT_MAX_PIXELS, work_side: int
     )
 
 
+def pixel_count(data: bytes) -> int:
+    """Width x height from an image file's header (nothing decoded); 0 when it is not one we open."""
+    try:
+        with Image.open(io.BytesIO(data), formats=PILLOW_FORMATS) as img:
+            return img.width * img.height
+    except Exception:  # the decode proper reports what is wrong with it
+        return 0
+
+
 def _whole(pixels: np.ndarray) -> Scaled:
     return Scaled(pixels, 1, (pixels.shape[0], pixels.shape[1]))
 
