@@ -168,12 +168,12 @@ def test_icon_containers_are_refused_before_decoding(client: TestClient, contain
 
 
 def test_a_full_queue_is_answered_503_with_retry_after(recognizer) -> None:  # type: ignore[no-untyped-def]
-    """One slot, no queue: of four slow uploads at once, the ones that find the slot taken get 503."""
+    """One thread (four slots), no queue: of eight slow uploads at once, those that find every slot taken get 503."""
     app = create_app(recognizer=recognizer, threads=1, limits=Limits(max_waiting=0))
-    ramp = np.tile(np.linspace(0, 255, 5000, dtype=np.uint8), (5000, 1))  # 25 MP that compress well
+    ramp = np.tile(np.linspace(0, 255, 4000, dtype=np.uint8), (3000, 1))  # 12 MP that compress well
     body = encoded(Image.fromarray(ramp), "PNG")
-    with running(app) as (host, port), ThreadPoolExecutor(4) as pool:
-        answers = list(pool.map(lambda _: post(host, port, READ, body, "image/png"), range(4)))
+    with running(app) as (host, port), ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: post(host, port, READ, body, "image/png"), range(8)))
     statuses = sorted(a[0] for a in answers)
     assert statuses[0] == 200 and 503 in statuses, statuses
     for status, headers, text in answers:

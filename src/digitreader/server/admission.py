@@ -1,7 +1,7 @@
 """Admission: how many image requests read and decode at once (memory is spent there), and how many may wait.
 
 A request takes a slot before its body is read, so a waiting request holds no more than the
-socket's buffers; the slots are as many as the inference threads (one per core). When
+socket's buffers; the slots are a few per inference thread (one thread per core). When
 ``max_waiting`` requests already wait, the next is answered 503 with ``Retry-After``
 rather than let the queue (and the memory behind it) grow without bound.
 
@@ -63,6 +63,9 @@ class Budget:
     async def hold(self, amount: int) -> AsyncIterator[None]:
         """Hold ``amount`` bytes of the budget (at most all of it) for the block."""
         amount = max(0, min(amount, self.total))
+        if amount == 0:  # nothing to decode (a ready 28x28): no need to queue
+            yield
+            return
         async with self._changed:
             await self._changed.wait_for(lambda: self.used + amount <= self.total)
             self.used += amount

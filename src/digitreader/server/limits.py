@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +75,7 @@ class BodyLimitMiddleware:
             if body_done:  # afterwards the app only listens for a disconnect: no deadline
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), self.body_timeout)
+                message = await _within(receive(), self.body_timeout)
             except TimeoutError:
                 raise HTTPException(408, f"the request body stalled for more than {self.body_timeout:g} s") from None
             if message["type"] == "http.request":
@@ -101,13 +103,21 @@ class BodyLimitMiddleware:
             await send_error(send, exc.status_code, str(exc.detail))
 
 
+async def _within(step: Awaitable[Message], seconds: float) -> Message:
+    """``await step``, or TimeoutError after ``seconds`` (asyncio.timeout where there is one: no extra task)."""
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(seconds):
+            return await step
+    return await asyncio.wait_for(step, seconds)  # pragma: no cover - Python 3.10
+
+
 async def drain(receive: Receive) -> None:
     """Read and discard the rest of a request body: at most ``DRAIN_BYTES``, for at most ``DRAIN_SECONDS``."""
     deadline = time.monotonic() + DRAIN_SECONDS
     discarded = 0
     while discarded <= DRAIN_BYTES:
         try:
-            message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            message = await _within(receive(), max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             return
         if message["type"] != "http.request":
