@@ -1,4 +1,5 @@
-"""Folder walks (``digitreader read DIR``): what is not a readable regular file gets an error line."""
+"""Issue 23 through the CLI: thin images read without an OpenCV error; in folder walks, what is not a
+readable regular file (a FIFO, a dangling link, a link loop) gets an error line."""
 
 from __future__ import annotations
 
@@ -28,3 +29,16 @@ def test_fifos_dangling_links_and_link_loops_get_an_error_line(tmp_path: Path, c
     assert "FIFO" in rows["b.png"]["error"]
     assert "symbolic link to nothing" in rows["c.png"]["error"]
     assert "loop" in rows["d.png"]["error"] and "loop" in rows["e.png"]["error"]
+
+
+@pytest.mark.parametrize("command", ["read", "predict"])
+def test_thin_images_read_without_error(tmp_path: Path, capsys, command: str) -> None:  # type: ignore[no-untyped-def]
+    files = []
+    for w, h in ((1025, 1), (1, 1025), (2100, 2)):
+        files.append(tmp_path / f"{w}x{h}.png")
+        cv2.imwrite(str(files[-1]), np.full((h, w), 255, np.uint8))
+    main([command, *map(str, files), "--json"])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 3
+    for row in rows:
+        assert "unexpected" not in row.get("error", "") and "OpenCV" not in row.get("error", ""), row
