@@ -31,8 +31,8 @@ DEFAULT_MAX_PIXELS = 40_000_000
 FORMATS = "PNG, JPEG, BMP, WebP, TIFF, GIF, PGM/PPM/PBM"
 # Pillow's names for them: the only decoders we let Pillow pick (their headers tell the true size).
 PILLOW_FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "TIFF", "GIF", "PPM")
-DRAFT_FACTORS = (8, 4, 2)
-ORIENTATION = 0x0112  # the EXIF tag  # the reductions libjpeg decodes at directly
+DRAFT_FACTORS = (8, 4, 2)  # the reductions libjpeg decodes at directly
+ORIENTATION = 0x0112  # the EXIF tag
 
 
 @dataclass(frozen=True)
