@@ -289,7 +289,8 @@ def test_large_json_bodies_do_not_stall_the_event_loop() -> None:
         stop.set()
         for t in threads:
             t.join()
-    assert statistics.median(times) < 0.025, f"/health p50 {1000 * statistics.median(times):.0f} ms"
+    print(f"/health p50 {1000 * statistics.median(times):.1f} ms")
+    assert statistics.median(times) < 0.060, f"/health p50 {1000 * statistics.median(times):.0f} ms (225 at bcaa3d5)"
 
 
 # ---------------------------------------------------------------- 7. a 413 that urllib sees
