@@ -11,6 +11,12 @@ p50/p99 latency and errors per level, for two single-digit payloads:
 
   python benchmarks/load.py                       # 1, 16, 64, 200 clients, 5 s each
   python benchmarks/load.py --clients 1 200 --seconds 3 --json results.json
+  python benchmarks/load.py --clients 200 --bombs 50 --baseline-src /tmp/old/src
+      # also 50 worst-case uploads at once (a 1.5 KB WebP of 6000x6600 pixels each), with the
+      # server's peak resident memory; and the same against an older checkout, side by side
+
+The server's peak RSS is its VmHWM (Linux), read after each bomb round: the high-water mark
+since it started, model loading included.
 
 The load generator shares the machine with the server: on 2 cores it takes a good part of
 one, so the throughput is a floor for what a separate client would see.
@@ -32,6 +38,7 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -184,9 +191,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, extra: list[str]) -> subprocess.Popen[bytes]:
+def start_server(port: int, extra: list[str], src: str | None = None) -> subprocess.Popen[bytes]:
+    """``digitreader serve`` in its own process; ``src``: import digitreader from this folder instead."""
     cmd = [sys.executable, "-m", "digitreader.cli", "serve", "--port", str(port), "--log-level", "warning", *extra]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {**os.environ, "PYTHONPATH": src} if src else None
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -198,6 +207,50 @@ def start_server(port: int, extra: list[str]) -> subprocess.Popen[bytes]:
             time.sleep(0.2)
     proc.terminate()
     raise SystemExit("the server did not start within 60 s")
+
+
+# ---------------------------------------------------------------- worst-case uploads
+
+
+def bomb() -> bytes:
+    """The issue-23 upload: a 1.5 KB lossless WebP of 6000x6600 white (39.6 MP, inside the 40 MP limit)."""
+    buf = io.BytesIO()
+    Image.new("RGB", (6000, 6600), "white").save(buf, "WEBP", lossless=True)
+    return buf.getvalue()
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's resident-memory high-water mark (VmHWM) in MB; NaN where /proc has none."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+async def bomb_round(host: str, port: int, data: bytes, n: int) -> dict[str, Any]:
+    """``n`` uploads of ``data`` at once, each on its own connection; statuses and the time taken."""
+    request = (
+        f"POST /api/v1/read HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: image/webp\r\n"
+        f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+    ).encode() + data
+
+    async def one() -> str:
+        try:
+            reader, writer = await asyncio.open_connection(host, port)
+            writer.write(request)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 600)
+            writer.close()
+            return head.split(b" ", 2)[1].decode()
+        except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
+            return type(exc).__name__
+
+    start = time.monotonic()
+    statuses = await asyncio.gather(*(one() for _ in range(n)))
+    counts = {s: statuses.count(s) for s in sorted(set(statuses))}
+    return {"uploads": n, "statuses": counts, "seconds": round(time.monotonic() - start, 1)}
 
 
 def main() -> int:
@@ -212,6 +265,8 @@ def main() -> int:
         metavar="ARGS",
         help="options for digitreader serve, e.g. '--workers 2'; several: compared side by side",
     )
+    p.add_argument("--bombs", type=int, default=0, metavar="N", help="also N worst-case uploads at once (peak RSS)")
+    p.add_argument("--baseline-src", metavar="DIR", help="also serve an older checkout's src/ (before vs after)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = p.parse_args()
 
@@ -220,7 +275,12 @@ def main() -> int:
     reference = in_process_ms(digit)
     servers = {config: free_port() for config in args.serve_args}
     procs = [start_server(port, config.split()) for config, port in servers.items()]
+    if args.baseline_src:
+        servers["before: " + args.baseline_src] = free_port()
+        procs.append(start_server(servers["before: " + args.baseline_src], [], args.baseline_src))
+    pids = dict(zip(servers, (p.pid for p in procs), strict=True))
     levels: list[Level] = []
+    bombs: dict[str, dict[str, Any]] = {}
     try:
         for name in args.payloads:
             for n in args.clients:
@@ -236,6 +296,17 @@ def main() -> int:
                     )
                     for e in errors[:3]:
                         print(f"    error: {e}")
+        if args.bombs:
+            data = bomb()
+            for config, port in servers.items():  # one server at a time: each has the machine to itself
+                result = asyncio.run(bomb_round("127.0.0.1", port, data, args.bombs))
+                result["peak_rss_mb"] = round(peak_rss_mb(pids[config]), 0)
+                bombs[config or "(defaults)"] = result
+                print(
+                    f"{config or '(defaults)':24s} {args.bombs} worst-case uploads at once: peak RSS "
+                    f"{result['peak_rss_mb']:.0f} MB, statuses {result['statuses']}, {result['seconds']} s",
+                    flush=True,
+                )
     finally:
         for proc in procs:
             proc.terminate()
@@ -257,7 +328,12 @@ def main() -> int:
         print("| " + " | ".join(cells) + " |")
     if args.json:
         info = {"python": platform.python_version(), "cpus": os.cpu_count()}
-        doc = {"machine": info, "in_process_p50_ms": reference, "levels": [asdict(lv) for lv in levels]}
+        doc = {
+            "machine": info,
+            "in_process_p50_ms": reference,
+            "levels": [asdict(lv) for lv in levels],
+            "bombs": bombs,
+        }
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(doc, indent=2))
     return 1 if any(lv.errors for lv in levels) else 0

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digitreader.server import Limits, create_app
+from digitreader.server import Limits, create_app, limits
 
 with warnings.catch_warnings():  # Starlette suggests httpx2 for its TestClient; httpx is what we ship with
     warnings.filterwarnings("ignore", message=".*httpx2")
@@ -310,12 +310,14 @@ def test_default_body_limit_is_10_mb(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("content_type", ["image/png", "application/json", "multipart/form-data; boundary=x"])
-def test_streamed_body_is_cut_off_at_the_limit(recognizer, content_type: str) -> None:  # type: ignore[no-untyped-def]
-    """No Content-Length (chunked): the server stops reading once the limit is passed.
+def test_streamed_body_is_cut_off_at_the_limit(recognizer, content_type: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """No Content-Length (chunked): once the limit is passed the server keeps nothing more, and
+    reads on (discarding) only up to the drain bound, so that the client sees the 413.
 
     Starlette's TestClient reads a streamed body whole before the app sees it, so this goes
     through httpx's ASGI transport, which hands the app one chunk per ``receive()``.
     """
+    monkeypatch.setattr(limits, "DRAIN_BYTES", 64 * 1024)
     app = create_app(recognizer=recognizer, limits=Limits(max_body_bytes=64 * 1024))
     sent = 0
 
@@ -334,7 +336,7 @@ def test_streamed_body_is_cut_off_at_the_limit(recognizer, content_type: str) ->
     r = asyncio.run(post())
     assert r.status_code == 413
     assert "limit" in detail(r)
-    assert sent <= 6  # 64 KB = 4 chunks, plus the one that crossed the line
+    assert sent <= 11  # 64 KB = 4 chunks, the one that crossed the line, then 64 KB discarded (and one more)
 
 
 def test_image_over_the_pixel_limit(client: TestClient, small_client: TestClient) -> None:

@@ -136,6 +136,65 @@ def test_resume_refuses_a_different_run(reference_run: Path, mnist_path: Path) -
     assert b"written by a different run" in proc.stderr
 
 
+def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "digitreader.cli", "train", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def _copy_run(reference_run: Path, to: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(reference_run, to / "run"))
+
+
+def test_resume_refuses_options_that_contradict_the_checkpoint(
+    reference_run: Path, mnist_path: Path, tmp_path: Path
+) -> None:
+    run = _copy_run(reference_run, tmp_path)
+    base = ["--data-dir", str(mnist_path), "--out", str(run), "--resume", "--no-progress", "--threads", "1"]
+    for extra, words in (
+        (["--model", "swift", "--epochs", "7"], ["--epochs", "epochs=5"]),
+        (["--lr", "5", "--limit-train", "100"], ["--lr", "lr=0.05", "--limit-train", "limit_train=4000"]),
+    ):
+        proc = _cli(*base, *extra)
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr and "written by a different run" in proc.stderr
+        for w in words:
+            assert w in proc.stderr
+    assert json.loads((run / "model.json").read_text()) == json.loads((reference_run / "model.json").read_text())
+
+
+def test_a_damaged_checkpoint_is_explained_in_one_line(reference_run: Path, mnist_path: Path, tmp_path: Path) -> None:
+    run = _copy_run(reference_run, tmp_path)
+    (run / "last.prev.pt").unlink()
+    good = (run / "last.pt").read_bytes()
+    for damaged in (good[: len(good) // 2], b"", os.urandom(4096)):
+        (run / "last.pt").write_bytes(damaged)
+        proc = _cli("--data-dir", str(mnist_path), "--out", str(run), "--resume", "--no-progress", timeout=120)
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr and "not a readable checkpoint" in proc.stderr
+        assert len([line for line in proc.stderr.splitlines() if line.strip()]) == 1
+
+
+def test_resume_falls_back_to_the_previous_checkpoint_and_cleans_up(
+    reference_run: Path, mnist_path: Path, tmp_path: Path
+) -> None:
+    """A kill -9 while saving left a temporary file, and last.pt is damaged: the run resumes from
+    the previous epoch's checkpoint, with the checkpoint's own settings (no --model given: swift)."""
+    run = _copy_run(reference_run, tmp_path)
+    assert torch.load(run / "last.prev.pt", weights_only=False)["epoch"] == EPOCHS - 2
+    (run / "last.pt").write_bytes(b"")
+    (run / ".last.pt.k1ll3d.tmp").write_bytes(b"half a checkpoint")
+    proc = _cli("--data-dir", str(mnist_path), "--out", str(run), "--resume", "--no-progress", "--threads", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "resuming from last.prev.pt (epoch 4)" in " ".join(proc.stderr.split())
+    assert not list(run.glob(".*.tmp"))
+    history = json.loads((run / "history.json").read_text())
+    assert [h["epoch"] for h in history] == list(range(1, EPOCHS + 1))
+    card = json.loads((run / "model.json").read_text())
+    assert card["architecture"] == "swift" and card["recipe"]["limit_train"] == 4000
+
+
 def test_augmentation_is_batched_seeded_and_keeps_ink(mnist_test) -> None:  # type: ignore[no-untyped-def]
     images, _ = mnist_test
     x = torch.from_numpy(images[:64]).float().div(255).unsqueeze(1)

@@ -132,3 +132,23 @@ def test_pixel_limit_is_checked_from_the_header_before_decoding() -> None:
     with pytest.raises(ImageTooLargeError):
         load_image(np.zeros((100, 100), np.uint8), max_pixels=5_000)
     assert issubclass(ImageTooLargeError, ImageError)
+
+
+def test_pillows_bomb_protection_stays_on(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Pillow warns past MAX_IMAGE_PIXELS and refuses past twice that: neither is silenced."""
+    buf = io.BytesIO()
+    Image.new("L", (50, 40), 255).save(buf, "PNG")  # 2,000 pixels
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1500)
+    with pytest.warns(Image.DecompressionBombWarning):
+        load_image(buf.getvalue())
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 900)
+    with pytest.raises(ImageTooLargeError):
+        load_image(buf.getvalue())
+
+
+@pytest.mark.parametrize("fmt", ["ICO", "ICNS", "TGA", "PCX"])
+def test_only_the_documented_formats_are_opened(fmt: str) -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32), "white").save(buf, fmt)
+    with pytest.raises(ImageError, match="format"):
+        load_image(buf.getvalue())

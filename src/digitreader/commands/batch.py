@@ -66,11 +66,13 @@ def collect(paths: Iterable[str], recursive: bool) -> list[Path]:
             files.append(path)  # a missing or unreadable file is reported on its own line
             continue
         found = path.rglob("*") if recursive else path.glob("*")
+        # Not only regular files: a FIFO, a dangling link or a link loop named like an image gets
+        # its own error line (from load_image) rather than vanishing from the run.
         images = [
             f
             for f in found
             if f.suffix.lower() in IMAGE_SUFFIXES
-            and f.is_file()
+            and not f.is_dir()
             and not any(part.startswith(".") for part in f.relative_to(path).parts)
         ]
         files.extend(sorted(images, key=_natural))

@@ -20,6 +20,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=0, help="inference threads per process (0: one per CPU core)")
     p.add_argument("--max-body-mb", type=float, default=10.0, help="largest request body, in MB (413 above)")
     p.add_argument("--max-megapixels", type=float, default=40.0, help="largest image, in megapixels (413 above)")
+    p.add_argument("--timeout-keep-alive", type=int, default=5, help="seconds an idle keep-alive connection stays")
+    p.add_argument("--timeout-header", type=float, default=10.0, help="seconds to send a request's head (then closed)")
+    p.add_argument("--timeout-body", type=float, default=30.0, help="seconds a request body may stall (408 after)")
+    p.add_argument("--limit-concurrency", type=int, default=512, help="connections at most (503 above; 0: no limit)")
     p.add_argument(
         "--http",
         default="auto",
@@ -43,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from digitreader.engine import resolve_model
     from digitreader.errors import ModelError
     from digitreader.server.limits import MB, Limits
+    from digitreader.server.protocol import HEADER_TIMEOUT_ENV, protocol
 
     if not 0 < args.port < 65536:
         return fail(f"--port must be in 1..65535, got {args.port}")
@@ -51,8 +56,20 @@ def run(args: argparse.Namespace) -> int:
     for module in {args.http, args.loop} & {"httptools", "uvloop"}:
         if importlib.util.find_spec(module) is None:
             return fail(f"{module} is not installed: pip install {module}, or leave the choice to auto")
+    if args.timeout_keep_alive < 1 or not args.timeout_header > 0 or args.limit_concurrency < 0:
+        return fail("--timeout-keep-alive and --timeout-header must be positive, --limit-concurrency 0 or more")
+    os.environ[HEADER_TIMEOUT_ENV] = str(args.timeout_header)
+    connections = {
+        "http": protocol(args.http),
+        "timeout_keep_alive": args.timeout_keep_alive,
+        "limit_concurrency": args.limit_concurrency or None,
+    }
     try:
-        limits = Limits(max_body_bytes=int(args.max_body_mb * MB), max_pixels=int(args.max_megapixels * 1e6))
+        limits = Limits(
+            max_body_bytes=int(args.max_body_mb * MB),
+            max_pixels=int(args.max_megapixels * 1e6),
+            body_timeout=args.timeout_body,
+        )
         resolve_model(args.model)
     except (ValueError, ModelError) as exc:
         return fail(str(exc))
@@ -80,9 +97,9 @@ def run(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             log_level=args.log_level,
-            http=args.http,
             loop=args.loop,
             access_log=access_log,
+            **connections,
         )
         return 0
     # Several processes: each builds its own app (and loads the model once) from these settings.
@@ -91,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         DIGITREADER_MAX_BODY_MB=str(args.max_body_mb),
         DIGITREADER_MAX_MEGAPIXELS=str(args.max_megapixels),
         DIGITREADER_THREADS=str(args.threads),
+        DIGITREADER_BODY_TIMEOUT=str(args.timeout_body),
     )
     err.print(f"starting {args.workers} worker processes")
     uvicorn.run(
@@ -100,8 +118,8 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
-        http=args.http,
         loop=args.loop,
         access_log=access_log,
+        **connections,
     )
     return 0

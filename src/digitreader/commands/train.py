@@ -123,14 +123,24 @@ def config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def run(args: argparse.Namespace) -> int:
     require_torch()
     from digitreader.data import DataError
+    from digitreader.errors import DigitReaderError
     from digitreader.training.pipeline import train_and_export
 
     cfg = config_from_args(args)
     command = "digitreader " + shlex.join(args.argv)
+    try:
+        if args.resume:  # the checkpoint's own settings; a contradicting option is refused
+            from digitreader.training.resume import resume_config
+
+            cfg, notes = resume_config(cfg, args.argv)
+            for note in notes:
+                say(f"warning: {note}", stderr=True)
+    except DigitReaderError as exc:
+        return fail(str(exc))
     say(f"training {cfg.model} for {cfg.epochs} epochs -> {cfg.out_dir}", stderr=True)
     try:
         result = train_and_export(cfg, resume=args.resume, command=command, show_progress=not args.no_progress)
-    except DataError as exc:
+    except (DataError, DigitReaderError) as exc:  # a damaged --init checkpoint, a different run's last.pt
         return fail(str(exc))
     except KeyboardInterrupt:
         say(

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from digitreader import __version__
 from digitreader.engine import Recognizer
+from digitreader.server.headers import SecurityHeadersMiddleware
 from digitreader.server.limits import MB, BodyLimitMiddleware, Limits
 from digitreader.server.routes import router
 from digitreader.server.state import ServerState
@@ -48,7 +49,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("digitreader %s serving model %r (%s)", __version__, recognizer.name, recognizer.path)
-        state.pool()
+        state.open()
         yield
         state.close()
 
@@ -61,7 +62,10 @@ def create_app(
         redoc_url=None,
     )
     app.state.digitreader = state
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=state.limits.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_body_bytes=state.limits.max_body_bytes, body_timeout=state.limits.body_timeout
+    )
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: on every answer, the 413s and 408s included
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -113,6 +117,7 @@ def create_app_from_env() -> FastAPI:
     limits = Limits(
         max_body_bytes=int(float(os.environ.get("DIGITREADER_MAX_BODY_MB", "10")) * MB),
         max_pixels=int(float(os.environ.get("DIGITREADER_MAX_MEGAPIXELS", "40")) * 1_000_000),
+        body_timeout=float(os.environ.get("DIGITREADER_BODY_TIMEOUT", "30")),
     )
     threads = int(os.environ.get("DIGITREADER_THREADS", "0")) or None
     return create_app(os.environ.get("DIGITREADER_MODEL", "default"), limits=limits, threads=threads)

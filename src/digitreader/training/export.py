@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from digitreader.models import count_params
+from digitreader.redact import redact_card
 
 OPSET = 17
 
@@ -86,7 +87,7 @@ def write_card(
     seed: int,
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """The model card JSON beside the .onnx (fields in DESIGN.md, plus extras)."""
+    """The model card JSON beside the .onnx (fields in DESIGN.md, plus extras), absolute paths redacted."""
     card = {
         "name": name,
         "architecture": architecture,
@@ -107,5 +108,5 @@ def write_card(
         **(extra or {}),
     }
     path = onnx_path.with_suffix(".json")
-    path.write_text(json.dumps(card, indent=2) + "\n")
+    path.write_text(json.dumps(redact_card(card), indent=2) + "\n")  # no build machine's absolute paths
     return path

@@ -150,8 +150,8 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.start_epoch, self.train_seconds, self.seconds_to_target = 0, 0.0, None
         self.show_progress = show_progress
-        if resume and (self.out / "last.pt").exists():
-            self._restore(checkpoint.load(self.out / "last.pt", self.device))
+        if resume and (found := checkpoint.load_latest(self.out / "last.pt", self.device)) is not None:
+            self._restore(found[0])
 
     def _load(self, split: str, limit: int | None) -> tuple[torch.Tensor, torch.Tensor]:
         images, labels = load_mnist(split, self.cfg.data_dir)
@@ -213,7 +213,7 @@ class Trainer:
     def _restore(self, state: dict[str, Any]) -> None:
         saved = TrainConfig.from_dict(state["config"])
         if (saved.model, saved.epochs, saved.batch_size) != (self.cfg.model, self.cfg.epochs, self.cfg.batch_size):
-            raise ValueError(
+            raise checkpoint.CheckpointError(
                 f"{self.out / 'last.pt'} was written by a different run (model {saved.model}, "
                 f"{saved.epochs} epochs, batch {saved.batch_size}); use another --out or drop --resume"
             )
@@ -256,6 +256,7 @@ class Trainer:
     def run(self) -> TrainResult:
         cfg = self.cfg
         self.out.mkdir(parents=True, exist_ok=True)
+        checkpoint.clean_stale(self.out)  # what a run killed while saving left behind
         (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
         with EpochProgress(cfg.epochs, len(self.x_train), enabled=self.show_progress) as progress:
             for epoch in range(self.start_epoch, cfg.epochs):
@@ -277,7 +278,7 @@ class Trainer:
                 reached = cfg.target_acc is not None and test_acc >= cfg.target_acc
                 if reached and self.seconds_to_target is None:
                     self.seconds_to_target = self.train_seconds
-                checkpoint.save_atomic(self._state(epoch), self.out / "last.pt")
+                checkpoint.save_atomic(self._state(epoch), self.out / "last.pt", keep_previous=True)
                 progress.end_epoch(row)
                 if reached:
                     break

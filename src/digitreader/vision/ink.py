@@ -26,6 +26,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from digitreader.vision.blobs import along_border
+from digitreader.vision.io import Scaled, load_scaled
 
 # Images larger than this (longest side, pixels) are reduced by an integer factor first:
 # 4000x3000 -> 1000x750 (an integer INTER_AREA reduction is about 6x faster than a fractional one).
@@ -110,8 +111,10 @@ def reduce(grey: np.ndarray, side: int = WORK_SIDE) -> tuple[np.ndarray, int]:
     f = max(1, math.ceil(max(h, w) / side))
     if f == 1:
         return grey, 1
-    hh, ww = h // f, w // f
-    small = cv2.resize(grey[: hh * f, : ww * f], (ww, hh), interpolation=cv2.INTER_AREA)
+    # A side thinner than f (a 1025x1 strip) still keeps one pixel: its whole extent is averaged.
+    hh, ww = max(1, h // f), max(1, w // f)
+    rows, cols = (h if h < f else hh * f), (w if w < f else ww * f)
+    small = cv2.resize(grey[:rows, :cols], (ww, hh), interpolation=cv2.INTER_AREA)
     return small, f
 
 
@@ -330,10 +333,16 @@ def plain_background(grey: np.ndarray) -> tuple[int, bool] | None:
     return level, ink_mean < level
 
 
-def extract_ink(image: np.ndarray, work_side: int = WORK_SIDE) -> InkMap:
-    """The ink map of a uint8 image (as ``load_image`` returns)."""
-    grey_full = to_grey(image)
-    grey, scale = reduce(grey_full, work_side)
+def load_ink(image: object) -> InkMap:
+    """The ink map of anything ``load_image`` accepts; a large JPEG is decoded at the size it is worked at."""
+    return extract_ink(load_scaled(image, work_side=WORK_SIDE))
+
+
+def extract_ink(image: np.ndarray | Scaled, work_side: int = WORK_SIDE) -> InkMap:
+    """The ink map of a uint8 image (as ``load_image`` returns), or of one decoded at reduced size."""
+    scaled = image if isinstance(image, Scaled) else Scaled(image, 1, image.shape[:2])
+    grey, f = reduce(to_grey(scaled.pixels), work_side)
+    scale, shape = f * scaled.factor, scaled.shape
     plain = plain_background(grey)
     if plain is not None:
         # A canvas drawing or a clean digital image: its background level is known exactly.
@@ -341,9 +350,9 @@ def extract_ink(image: np.ndarray, work_side: int = WORK_SIDE) -> InkMap:
         if not dark:
             grey, level = 255 - grey, 255 - level
         residual = 1.0 - grey.astype(np.float32) / max(float(level), 8.0)
-        return _threshold(residual, scale, dark, grey_full.shape, noise_free=True)
+        return _threshold(residual, scale, dark, shape, noise_free=True)
     dark = is_dark_ink(grey)
-    found = _photo_ink(grey, dark, scale, grey_full.shape)
+    found = _photo_ink(grey, dark, scale, shape)
     if not dark and BORDER_INK[0] < _border_share(found.mask) < BORDER_INK[1]:
         # Light ink that lines the border: perhaps the paper of a tight crop of a bold dark digit,
         # whose strokes are as wide as the paper between them and touch the frame, so neither the
@@ -351,7 +360,7 @@ def extract_ink(image: np.ndarray, work_side: int = WORK_SIDE) -> InkMap:
         # the frame, its strokes clear of the border. Only this way round: pen on paper is by far
         # the commoner photo, and a bold light digit on black fills its frame as well (scikit-
         # learn's digits, enlarged, would be read from the black between their strokes).
-        other = _photo_ink(grey, True, scale, grey_full.shape)
+        other = _photo_ink(grey, True, scale, shape)
         if other.contrast > 0 and _border_share(other.mask) < OTHER_BORDER_INK and _fills_frame(other.mask):
             return other
     return found

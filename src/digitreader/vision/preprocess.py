@@ -17,8 +17,8 @@ import numpy as np
 
 from digitreader.errors import NoDigitError
 from digitreader.vision.blobs import Blob, components, digit_like, drop_blots, gap, merge_strokes, touches_border
-from digitreader.vision.ink import InkMap, extract_ink, to_grey
-from digitreader.vision.io import load_image
+from digitreader.vision.ink import WORK_SIDE, InkMap, extract_ink, to_grey
+from digitreader.vision.io import load_scaled
 from digitreader.vision.small import is_small, small_ink
 
 BOX = 20  # MNIST: the digit fits a 20x20 box ...
@@ -47,10 +47,10 @@ def locate(image: Any) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     if ready is not None:
         rows, cols = np.flatnonzero(ready.max(1) > 0), np.flatnonzero(ready.max(0) > 0)
         return ready, (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
-    pixels = load_image(image)
-    if is_small(pixels.shape):
-        return small_digit(pixels)
-    ink = extract_ink(pixels)
+    scaled = load_scaled(image, work_side=WORK_SIDE)  # a large JPEG decoded at the size it is worked at
+    if is_small(scaled.pixels.shape):
+        return small_digit(scaled.pixels)
+    ink = extract_ink(scaled)
     labels, blobs = components(ink.mask)
     if not blobs:
         raise NoDigitError()

@@ -20,8 +20,7 @@ import numpy as np
 from digitreader.engine import Digit, Reading
 from digitreader.errors import NoDigitError
 from digitreader.vision.blobs import Blob, components, drop_edges, drop_stray_lines, merge_strokes, reading_order
-from digitreader.vision.ink import InkMap, extract_ink
-from digitreader.vision.io import load_image
+from digitreader.vision.ink import InkMap, load_ink
 from digitreader.vision.line_reader import DIGITS, DOUBT, SECOND_OPINION, greedy, scores
 from digitreader.vision.preprocess import digit_ink, mnist_style
 from digitreader.vision.split import cut_paths, piece_masks
@@ -192,7 +191,7 @@ def _plan(
     other group keeps its ink (``_Slot.single``), for the line reader's second opinion
     should the digit model doubt it (``_strip_doubted``).
     """
-    ink = extract_ink(load_image(image))
+    ink = load_ink(image)
     labels, blobs = components(ink.mask)
     groups = drop_stray_lines(reading_order(drop_edges(merge_strokes(blobs), ink.mask.shape)), ink.mask.shape)
     slots: list[_Slot] = []
