@@ -69,6 +69,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="add N things that are no digit (dots, dashes, scribbles, letters, shapes, blots, pairs of "
         "digits), trained towards no answer (cached in --out)",
     )
+    p.add_argument(
+        "--non-digit-weight", type=float, default=0.5, help="weight of a non-digit's loss (towards no answer)"
+    )
     p.add_argument("--pipeline-seed", type=int, default=1, help="seed of the pipeline, style and non-digit samples")
     p.add_argument("--jobs", type=int, default=2, help="processes that make the pipeline digits")
     p.add_argument("--device", default="auto", help="cpu, cuda, or auto (CUDA when present)")
