@@ -194,10 +194,14 @@ class Recognizer:
         try:
             return self.predict_array(prepared)
         except NotADigitError as exc:
-            several = self._several_digits(image)
-            if several is not None:
-                raise NotADigitError(f"several digits ({several}): use read for numbers", several=several) from exc
-            raise
+            raise self.explain(image, exc) from None
+
+    def explain(self, image: ImageInput, rejected: NotADigitError) -> NotADigitError:
+        """Why ``image`` was rejected: "several digits (...): use read" when ``read`` finds them, else ``rejected``."""
+        several = self._several_digits(image)
+        if several is None:
+            return rejected
+        return NotADigitError(f"several digits ({several}): use read for numbers", several=several)
 
     def _several_digits(self, image: ImageInput) -> str | None:
         """The number in ``image`` when ``read`` finds two or more sure digits in it, else None."""

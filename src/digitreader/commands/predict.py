@@ -6,8 +6,9 @@
       {"file": ..., "digit": 7, "confidence": 0.998, "probabilities": [10 floats]}
   digitreader predict photo.jpg --debug-dir debug/    also write what the model saw
 
-An image that cannot be read, or holds no digit, gets {"file": ..., "error": ...} and
-the others go on; the exit status is then 1.
+An image that holds no digit (blank, a mark that is no digit, or several digits: use read)
+gets {"file": ..., "digit": null, ..., "reason": ...}. An image that cannot be read gets
+{"file": ..., "error": ...} and the others go on; the exit status is then 1.
 """
 
 from __future__ import annotations
@@ -31,12 +32,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _work(recognizer: Any, debug: Path | None) -> batch.Work:
     def work(path: Path) -> dict[str, Any]:
+        from digitreader.errors import NoDigitError, NotADigitError
         from digitreader.vision.io import load_image
         from digitreader.vision.preprocess import locate
 
         image = load_image(path)
-        x, box = locate(image)
-        p = recognizer.predict_array(x)
+        try:
+            x, box = locate(image)
+            p = recognizer.predict_array(x)
+        except NoDigitError as exc:
+            reason = recognizer.explain(image, exc) if isinstance(exc, NotADigitError) else exc
+            return {"digit": None, "confidence": None, "probabilities": None, "reason": str(reason)}
         if debug is not None:
             from digitreader.vision.debug import write_debug
 
@@ -47,6 +53,8 @@ def _work(recognizer: Any, debug: Path | None) -> batch.Work:
 
 
 def _row(fields: dict[str, Any]) -> list[str]:
+    if fields["digit"] is None:
+        return ["", "", fields["reason"]]
     probs = fields["probabilities"]
     second = sorted(range(10), key=lambda k: -probs[k])[1]
     return [str(fields["digit"]), f"{fields['confidence']:.3f}", f"{second} ({probs[second]:.3f})"]

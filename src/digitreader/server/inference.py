@@ -39,7 +39,10 @@ def _predict(recognizer: Recognizer, payload: Payload, max_pixels: int) -> Predi
         else:
             p = recognizer.predict(_load(payload.data, max_pixels))
     except NoDigitError as exc:
-        return PredictResponse(digit=None, confidence=None, probabilities=None, preprocessed=None, message=str(exc))
+        why = str(exc)
+        return PredictResponse(
+            digit=None, confidence=None, probabilities=None, preprocessed=None, message=why, reason=why
+        )
     return PredictResponse(
         digit=p.digit, confidence=p.confidence, probabilities=p.probabilities, preprocessed=png_data_url(p.input)
     )

@@ -32,13 +32,17 @@ class ImageUpload(BaseModel):
 
 
 class PredictResponse(BaseModel):
-    """The single digit in the input; ``digit`` is null (with a ``message``) when no digit was found."""
+    """The single digit in the input; ``digit`` is null (with a ``reason``) when no digit was found."""
 
     digit: int | None = Field(description="0-9, or null when the image holds no digit", examples=[7])
     confidence: float | None = Field(description="probability of the digit", examples=[0.998])
     probabilities: list[float] | None = Field(description="probabilities of 0..9, summing to 1")
     preprocessed: str | None = Field(description="data URL (PNG) of the 28x28 input the model saw")
     message: str | None = Field(default=None, description="why there is no digit, when there is none")
+    reason: str | None = Field(
+        default=None,
+        description="the same as message: blank, a mark that doesn't look like a digit, or several digits (use read)",
+    )
 
 
 class DigitOut(BaseModel):

@@ -287,8 +287,13 @@ function showDigit(answer, revision) {
   } else if (answer.digit === null) {
     state = "none";
     $("draw-digit").textContent = "–";
-    $("draw-title").textContent = "No digit found";
-    $("draw-confidence").textContent = answer.message || "Draw a bit larger or bolder.";
+    const why = answer.reason || answer.message || "";
+    $("draw-title").textContent = why.startsWith("several digits")
+      ? "Several digits: use Number mode"
+      : why.startsWith("that doesn't look like a digit")
+        ? "That doesn't look like a digit"
+        : "No digit found";
+    $("draw-confidence").textContent = why || "Draw a bit larger or bolder.";
   } else {
     const p = answer.probabilities;
     const second = p.map((v, d) => [v, d]).sort((a, b) => b[0] - a[0])[1];
