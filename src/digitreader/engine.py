@@ -150,11 +150,14 @@ class Recognizer:
 
         With the line reader on, its reading of the same digit is a second opinion
         (``vision.line_reader.second_opinion``): the probabilities are the two models' combined.
-        Raises ``NotADigitError`` when no digit is likely enough (the card's reject threshold),
-        unless ``reject`` is False.
+        Raises ``NotADigitError`` when the input scores below the card's "not a digit" threshold
+        (``digit_score``), unless ``reject`` is False.
         """
         logits = self.logits(array[None]).astype(np.float64)
         probs = softmax(logits)[0]
+        if reject and float(self.digit_score(logits)[0]) < self.reject_below:
+            k = int(probs.argmax())
+            raise NotADigitError(f"that doesn't look like a digit (it is nearest to a {k})", nearest=k)
         # The line reader is loaded only when the digit model doubts: a confident answer stands, and a
         # one-image `digitreader predict` does not pay for a second ONNX session.
         if self._line_model is not None:
@@ -166,8 +169,6 @@ class Recognizer:
                     strip = group_strip(np.asarray(array, np.float32))
                     probs = second_opinion(probs, self.line_reader.log_probs([strip])[0])
         k = int(probs.argmax())
-        if reject and float(self.digit_score(logits)[0]) < self.reject_below:
-            raise NotADigitError(f"that doesn't look like a digit (it is nearest to a {k})", nearest=k)
         return Prediction(k, float(probs[k]), [float(p) for p in probs], input=np.asarray(array, np.float32))
 
     def digit_score(self, logits: np.ndarray) -> np.ndarray:
