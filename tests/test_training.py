@@ -310,3 +310,17 @@ def test_a_non_digit_is_trained_towards_no_answer() -> None:
     assert float(_loss(sure, other, 0.1, 0.5)) > float(_loss(flat, other, 0.1, 0.5)) + 1
     # A digit's loss is the usual cross-entropy: lowest when the model is sure of the right digit.
     assert float(_loss(sure, torch.tensor([0]), 0.0, 0.5)) < float(_loss(flat, torch.tensor([0]), 0.0, 0.5))
+
+
+def test_energy_margins_push_digits_up_and_non_digits_down() -> None:
+    """With an energy weight, a digit whose logits' logsumexp is under ENERGY_IN costs more, and a non-digit's over
+    ENERGY_OUT does; beyond its margin neither costs anything extra."""
+    from digitreader.training.train import ENERGY_IN, ENERGY_OUT, _loss
+
+    low, high = torch.full((1, 10), -5.0), torch.tensor([[12.0] + [0.0] * 9])
+    assert torch.logsumexp(low, 1) < ENERGY_OUT and torch.logsumexp(high, 1) > ENERGY_IN
+    digit, other = torch.tensor([0]), torch.tensor([-1])
+    assert float(_loss(high, digit, 0.0, 0.5, 0.1)) == pytest.approx(float(_loss(high, digit, 0.0, 0.5)))
+    assert float(_loss(low, other, 0.0, 0.5, 0.1)) == pytest.approx(float(_loss(low, other, 0.0, 0.5)))
+    assert float(_loss(low, digit, 0.0, 0.5, 0.1)) > float(_loss(low, digit, 0.0, 0.5)) + 1
+    assert float(_loss(high, other, 0.0, 0.5, 0.1)) > float(_loss(high, other, 0.0, 0.5)) + 1

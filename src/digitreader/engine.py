@@ -19,6 +19,7 @@ import onnxruntime as ort
 from digitreader.errors import ModelError, NoDigitError, NotADigitError
 
 ImageInput = Any  # path, bytes, PIL image or numpy array; see vision.io.load_image
+REJECT_OUTPUT = "reject_logits"  # a packed model's "not a digit" network (training.pack)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,10 @@ class Recognizer:
         self.reject_below = float(reject.get("energy_below", float("-inf")))
         self._temperature = float(reject.get("temperature", 1.0))
         self._input = self.session.get_inputs()[0].name
+        # A packed model (training.pack) has a second network beside the digit model that scores "not a digit".
+        outputs = [o.name for o in self.session.get_outputs()]
+        self._logits_output = outputs[0]
+        self._score_output = REJECT_OUTPUT if REJECT_OUTPUT in outputs else outputs[0]
 
     def __repr__(self) -> str:
         return f"Recognizer(model={str(self.path)!r})"
@@ -139,7 +144,12 @@ class Recognizer:
             x = x[:, None]
         if len(x) == 0:
             return np.zeros((0, 10), np.float32)
-        return self.session.run(None, {self._input: np.ascontiguousarray(x)})[0]
+        return self.session.run([self._logits_output], {self._input: np.ascontiguousarray(x)})[0]
+
+    def scores(self, batch: np.ndarray) -> np.ndarray:
+        """``digit_score`` [N] of MNIST-style inputs [N,28,28] in [0,1], from the packed reject network if any."""
+        x = np.ascontiguousarray(np.asarray(batch, dtype=np.float32).reshape(-1, 1, 28, 28))
+        return self.digit_score(self.session.run([self._score_output], {self._input: x})[0])
 
     def classify(self, batch: np.ndarray) -> np.ndarray:
         """Probabilities [N,10] for MNIST-style inputs [N,28,28] in [0,1]."""
@@ -153,9 +163,11 @@ class Recognizer:
         Raises ``NotADigitError`` when the input scores below the card's "not a digit" threshold
         (``digit_score``), unless ``reject`` is False.
         """
-        logits = self.logits(array[None]).astype(np.float64)
-        probs = softmax(logits)[0]
-        if reject and float(self.digit_score(logits)[0]) < self.reject_below:
+        x = np.ascontiguousarray(np.asarray(array, np.float32).reshape(1, 1, 28, 28))
+        names = [self._logits_output, self._score_output] if reject and self.reject_below > -np.inf else ["logits"]
+        outs = self.session.run(list(dict.fromkeys(names)), {self._input: x})
+        probs = softmax(outs[0].astype(np.float64))[0]
+        if len(names) > 1 and float(self.digit_score(outs[-1])[0]) < self.reject_below:
             k = int(probs.argmax())
             raise NotADigitError(f"that doesn't look like a digit (it is nearest to a {k})", nearest=k)
         # The line reader is loaded only when the digit model doubts: a confident answer stands, and a
@@ -172,7 +184,7 @@ class Recognizer:
         return Prediction(k, float(probs[k]), [float(p) for p in probs], input=np.asarray(array, np.float32))
 
     def digit_score(self, logits: np.ndarray) -> np.ndarray:
-        """How much like a digit each input is: the free energy ``logsumexp`` of the uncalibrated logits.
+        """How much like a digit each input is: the free energy ``logsumexp`` of (uncalibrated) logits.
 
         A model trained with non-digits towards no answer (``train --non-digits``) keeps all its
         logits low for them, and a low energy says so better than a low top probability does

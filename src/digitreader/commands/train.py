@@ -72,6 +72,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--non-digit-weight", type=float, default=0.5, help="weight of a non-digit's loss (towards no answer)"
     )
+    p.add_argument(
+        "--energy-weight",
+        type=float,
+        default=0.0,
+        help="weight of the energy margins that set digits apart from non-digits (0: off)",
+    )
     p.add_argument("--pipeline-seed", type=int, default=1, help="seed of the pipeline, style and non-digit samples")
     p.add_argument("--jobs", type=int, default=2, help="processes that make the pipeline digits")
     p.add_argument("--device", default="auto", help="cpu, cuda, or auto (CUDA when present)")
@@ -100,6 +106,7 @@ def config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         non_digits=args.non_digits or 0,
         pipeline_seed=args.pipeline_seed,
         non_digit_weight=args.non_digit_weight,
+        energy_weight=args.energy_weight,
         jobs=args.jobs,
     )
     for name in (

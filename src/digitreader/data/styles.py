@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from digitreader.errors import NoDigitError
-from digitreader.vision.preprocess import mnist_style, small_digit
+from digitreader.vision.preprocess import preprocess
 
 NOT_A_DIGIT = -1
 FINE = 4  # samples are drawn at 4x MNIST's 28 px
@@ -50,8 +50,7 @@ def style_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Generato
                 fine = _add_crossbar(fine, rng)
             elif label == 0 and rng.random() < 0.15:
                 fine = _add_slash(fine, rng)
-            fine = _shape(_pen(fine, rng), rng)
-            out = small_digit(_tiny_scan(fine, rng))[0] if rng.random() < 0.4 else mnist_style(fine)
+            out = prepared(_shape(_pen(fine, rng), rng), rng, tiny=0.4)
         except NoDigitError:  # an eroded hairline can vanish: draw another
             continue
         if _inverted(out):  # a tiny scan whose polarity was misjudged teaches nothing: draw another
@@ -70,11 +69,28 @@ def nondigit_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Gener
     while True:
         canvas, _ = nondigit_canvas(images, labels, rng)
         try:
-            out = small_digit(_tiny_scan(canvas, rng))[0] if rng.random() < 0.25 else mnist_style(canvas)
+            out = prepared(canvas, rng, tiny=0.25)
         except NoDigitError:
             continue
         if not _inverted(out):
             return out, NOT_A_DIGIT
+
+
+def prepared(ink: np.ndarray, rng: np.random.Generator, tiny: float) -> np.ndarray:
+    """An ink map written on paper (or, with probability ``tiny``, shrunk to a tiny scan) and prepared exactly
+    as ``predict`` prepares an image (``vision.preprocess``): what the digit model is then handed."""
+    return preprocess(_tiny_scan(ink, rng) if rng.random() < tiny else _page(ink, rng))
+
+
+def _page(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The ink on paper with a margin: dark on light (a fifth of the time light on dark), a little noise."""
+    margin = int(rng.integers(8, 40))
+    a = np.pad(ink, margin)
+    paper, pen = rng.uniform(170, 250), rng.uniform(0, 110)
+    grey = paper + (pen - paper) * a + rng.normal(0, rng.uniform(0, 6), a.shape)
+    if rng.random() < 0.2:
+        grey = 255 - grey
+    return np.clip(np.round(grey), 0, 255).astype(np.uint8)
 
 
 def _inverted(a: np.ndarray) -> bool:

@@ -17,9 +17,9 @@ import numpy as np
 from digitreader.training.workers import map_chunks
 
 CHUNK = 500
-# Of what the samples hold (2: pieces with what is no digit; 3: styles, non-digits and a held-out limit);
-# a cache of another version is remade.
-VERSION = 3
+# Of what the samples hold (2: pieces with what is no digit; 3: styles, non-digits and a held-out limit;
+# 4: styles and non-digits written on paper and prepared by vision.preprocess); another version is remade.
+VERSION = 4
 
 
 def _chunk(args: tuple[str, str | None, int, int, int, int | None]) -> tuple[np.ndarray, np.ndarray]:

@@ -4,8 +4,9 @@ A model trained with non-digits towards no answer (``train --non-digits``) keeps
 for what is no digit, so its free energy (``Recognizer.digit_score``) is low. ``predict`` answers
 "no digit" below a threshold chosen here, never on an evaluation set: on MNIST *training* digits
 the run held out (``--limit-train``), as they are and restyled as other writers give them
-(``data.styles``); the threshold is the highest that rejects at most 0.05% of the first and 0.5%
-of the second. Non-digits drawn from those digits with a seed of its own show what it catches.
+(``data.styles``), and photographed as ``predict`` sees a photo (``data.groups``); the threshold is
+the highest that rejects at most 0.05% of the plain and the photographed digits and 0.5% of the
+restyled ones. Non-digits drawn from those digits with a seed of its own show what it catches.
 
     python -m digitreader.training.reject runs/sharp-any/model.onnx --holdout-from 55000
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from digitreader.data import load_mnist
+from digitreader.data.groups import digit_sample
 from digitreader.data.styles import nondigit_canvas, style_sample
 from digitreader.engine import Recognizer
 from digitreader.errors import NoDigitError
@@ -34,8 +36,7 @@ def scores(r: Recognizer, arrays: list[np.ndarray]) -> np.ndarray:
     out = np.full(len(arrays), -np.inf)
     found = [i for i, a in enumerate(arrays) if a is not None]
     if found:
-        batch = np.stack([arrays[i] for i in found]).astype(np.float32)
-        out[found] = r.digit_score(r.logits(batch))
+        out[found] = r.scores(np.stack([arrays[i] for i in found]))
     return out
 
 
@@ -57,21 +58,31 @@ def choose(model: Path, holdout_from: int, data_dir: str | None, count: int) -> 
     hx, hy = x[holdout_from:][:count], y[holdout_from:][:count]
     r = Recognizer(model, line_model=None)
     card = json.loads(model.with_suffix(".json").read_text())
-    r._temperature = float(card.get("calibration", {}).get("temperature", 1.0))
+    scorer = card.get("reject_model", card)  # a packed model's reject network, else the model itself
+    r._temperature = float(scorer.get("calibration", {}).get("temperature", 1.0))
     plain = scores(r, [a.astype(np.float32) / 255 for a in hx])
+    photos = scores(r, [digit_sample(hx, hy, np.random.default_rng([SEED, 1, i]))[0] for i in range(count)])
     styled = scores(r, [style_sample(hx, hy, np.random.default_rng([SEED, i]))[0] for i in range(count)])
     others = scores(r, non_digits(hx, hy, count))
-    threshold = float(min(np.quantile(plain, MAX_DIGIT_REJECT), np.quantile(styled, MAX_RESTYLED_REJECT)))
+    threshold = float(
+        min(
+            np.quantile(plain, MAX_DIGIT_REJECT),
+            np.quantile(photos, MAX_DIGIT_REJECT),
+            np.quantile(styled, MAX_RESTYLED_REJECT),
+        )
+    )
     return {
         "score": "energy: logsumexp of the logits times the temperature (Recognizer.digit_score)",
         "energy_below": round(threshold, 4),
         "temperature": r._temperature,
         "chosen_on": (
-            f"MNIST training digits {holdout_from:,}-{holdout_from + len(hy) - 1:,} (held out of training), as they "
-            f"are and restyled (data.styles), and {count:,} non-digits drawn from them (seed {SEED}); "
-            f"at most {MAX_DIGIT_REJECT:.2%} and {MAX_RESTYLED_REJECT:.1%} of the two digit sets rejected"
+            f"MNIST training digits {holdout_from:,}-{holdout_from + len(hy) - 1:,} (held out of training) as they "
+            f"are, photographed (data.groups) and restyled (data.styles), and {count:,} non-digits drawn from them "
+            f"(seed {SEED}); at most {MAX_DIGIT_REJECT:.2%}, {MAX_DIGIT_REJECT:.2%} and {MAX_RESTYLED_REJECT:.1%} "
+            "of the three digit sets rejected"
         ),
         "held_out_digits_rejected": float((plain < threshold).mean()),
+        "held_out_photographed_rejected": float((photos < threshold).mean()),
         "held_out_restyled_rejected": float((styled < threshold).mean()),
         "held_out_non_digits_read": float((others >= threshold).mean()),
         "command": f"python -m digitreader.training.reject MODEL.onnx --holdout-from {holdout_from} --count {count}",

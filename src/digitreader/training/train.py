@@ -57,6 +57,7 @@ class TrainConfig:
     style_digits: int = 0  # ... and this many training digits as other writers and scanners give them
     non_digits: int = 0  # ... and this many things that are no digit (trained towards no answer)
     non_digit_weight: float = 0.5  # of a non-digit's loss (cross-entropy to the uniform distribution)
+    energy_weight: float = 0.0  # of the energy margins: digits' logsumexp above ENERGY_IN, non-digits' below ENERGY_OUT
     jobs: int = 2  # processes that make the pipeline digits
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,13 +110,26 @@ def _optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {cfg.optimizer!r}")
 
 
-def _loss(logits: torch.Tensor, labels: torch.Tensor, smoothing: float, non_digit_weight: float) -> torch.Tensor:
+ENERGY_IN, ENERGY_OUT = 4.0, 2.5  # logsumexp margins (log 10 = 2.3 is all logits at 0)
+
+
+def _loss(
+    logits: torch.Tensor, labels: torch.Tensor, smoothing: float, non_digit_weight: float, energy_weight: float = 0.0
+) -> torch.Tensor:
     """Cross-entropy; for a non-digit (label -1, ``data.groups.NOT_A_DIGIT``) the cross-entropy to the
-    uniform distribution, weighted ``non_digit_weight``: it teaches the model to be unsure of it."""
+    uniform distribution, weighted ``non_digit_weight``: it teaches the model to be unsure of it.
+    ``energy_weight`` adds squared hinges on the logits' logsumexp (Liu et al. 2020, energy-based
+    out-of-distribution detection): above ``ENERGY_IN`` for a digit, below ``ENERGY_OUT`` for a
+    non-digit, which is the score ``Recognizer.digit_score`` rejects on."""
     digit = labels >= 0
     ce = F.cross_entropy(logits, labels.clamp(min=0), label_smoothing=smoothing, reduction="none")
     uniform = -F.log_softmax(logits, dim=1).mean(dim=1)
-    return torch.where(digit, ce, non_digit_weight * uniform).mean()
+    loss = torch.where(digit, ce, non_digit_weight * uniform)
+    if energy_weight:
+        lse = torch.logsumexp(logits, dim=1)
+        margin = torch.where(digit, F.relu(ENERGY_IN - lse), F.relu(lse - ENERGY_OUT)) ** 2
+        loss = loss + energy_weight * margin
+    return loss.mean()
 
 
 class Trainer:
@@ -239,7 +253,7 @@ class Trainer:
             xb = augment(self.x_train[idx], cfg.augment, gen)
             yb = self.y_train[idx]
             logits = model(xb)
-            loss = _loss(logits, yb, cfg.label_smoothing, cfg.non_digit_weight)
+            loss = _loss(logits, yb, cfg.label_smoothing, cfg.non_digit_weight, cfg.energy_weight)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()

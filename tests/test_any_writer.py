@@ -1,0 +1,140 @@
+"""Single digits at any size and by other writers, and an honest "not a digit" (issue 19)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from drawing import draw
+
+from digitreader.data.styles import NOT_A_DIGIT, nondigit_canvas, nondigit_sample, style_sample
+from digitreader.errors import NoDigitError, NotADigitError
+from digitreader.vision.preprocess import preprocess
+from digitreader.vision.small import is_small, small_ink
+
+SAMPLE = slice(1000, 1200)  # 200 MNIST test digits
+
+
+@pytest.mark.parametrize("side", [8, 12, 16, 20, 28])
+@pytest.mark.parametrize("polarity", ["white-on-black", "black-on-white"])
+def test_mnist_digits_at_every_small_size_and_both_polarities(mnist_test, recognizer, side, polarity) -> None:
+    images, labels = mnist_test[0][SAMPLE], mnist_test[1][SAMPLE]
+    right = 0
+    for a, label in zip(images, labels, strict=True):
+        small = a if side == 28 else cv2.resize(a, (side, side), interpolation=cv2.INTER_AREA)
+        if polarity == "black-on-white":
+            small = 255 - small
+        right += _read(recognizer, small) == label
+    # Before the tiny-image path, 8x8 read 12-61% and 12x12 about 90% (BENCHMARKS.md); 8x8 keeps little of a digit.
+    floor = {8: 0.85, 12: 0.95}.get(side, 0.98)
+    assert right / len(labels) >= floor, f"{right} of {len(labels)} at {side}x{side}"
+
+
+def _read(recognizer, image: np.ndarray) -> int | None:  # type: ignore[no-untyped-def]
+    """The digit ``predict`` reads, or None when it answers "no digit"."""
+    try:
+        return recognizer.predict(image).digit
+    except NoDigitError:
+        return None
+
+
+def test_a_digit_that_fills_its_tiny_frame_is_read(mnist_test, recognizer) -> None:
+    """Tight low-resolution scans: the digit cropped to its ink and stretched to fill 16x16, no paper around it."""
+    right = 0
+    for a, label in zip(mnist_test[0][SAMPLE], mnist_test[1][SAMPLE], strict=True):
+        ys, xs = np.nonzero(a > 30)
+        tight = 255 - cv2.resize(a[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1], (16, 16))
+        right += _read(recognizer, tight) == label
+    assert right >= 180, f"{right} of 200"
+
+
+def test_scikit_learn_digits_at_their_own_8x8_size(recognizer) -> None:
+    sklearn = pytest.importorskip("sklearn.datasets", reason="scikit-learn comes with the [train] extra")
+    d = sklearn.load_digits()
+    images = [np.rint(a * 255 / 16).astype(np.uint8) for a in d.images[:300]]
+    right = sum(_read(recognizer, a) == t for a, t in zip(images, d.target[:300], strict=True))
+    assert right >= 280, f"{right} of 300"
+
+
+def test_small_ink_finds_the_paper_in_both_polarities_and_when_the_digit_fills_the_frame() -> None:
+    seven = np.full((12, 10), 230, np.uint8)
+    seven[1, 1:9] = 20
+    for y in range(2, 11):
+        seven[y, 8 - (y - 2) * 6 // 9] = 20
+    ink = small_ink(seven)
+    assert ink[1, 4] == 1.0 and ink[6, 1] == 0.0  # the bar is ink, the paper beside the stem is not
+    np.testing.assert_array_equal(small_ink(255 - seven), ink)  # light ink on dark: the same ink
+    filled = np.full((8, 8), 240, np.uint8)
+    filled[:, 0], filled[0, :], filled[-1, :] = 10, 10, 10  # strokes along three sides: the border is mostly ink
+    assert small_ink(filled)[4, 4] == 0.0 and small_ink(filled)[0, 4] == 1.0
+    assert not small_ink(np.full((10, 10), 128, np.uint8)).any()  # one grey level: no ink
+    assert is_small((16, 16)) and is_small((32, 20, 3)) and not is_small((33, 10))
+
+
+def test_a_blank_tiny_image_holds_no_digit() -> None:
+    with pytest.raises(NoDigitError):
+        preprocess(np.full((8, 8), 200, np.uint8))
+
+
+def test_restyled_training_digits_are_mnist_style_and_reproducible(mnist_test) -> None:
+    x, y = mnist_test
+    a, label = style_sample(x[:500], y[:500], np.random.default_rng([3, 1]))
+    b, again = style_sample(x[:500], y[:500], np.random.default_rng([3, 1]))
+    np.testing.assert_array_equal(a, b)
+    assert label == again and 0 <= label <= 9
+    assert a.shape == (28, 28) and a.dtype == np.float32 and a.min() >= 0.0 and a.max() <= 1.0
+    ones = np.flatnonzero(y[:500] == 1)
+    widths = []
+    for seed in range(30):  # continental 1s: many carry a flag, so they are wider than MNIST's upright 1s
+        one, label = style_sample(x[ones], y[ones], np.random.default_rng([5, seed]))
+        assert label == 1
+        widths.append(np.flatnonzero(one.max(0) > 0.3).size)
+    assert np.mean(widths) > np.mean([np.flatnonzero(x[i].max(0) > 80).size for i in ones[:30]])
+
+
+def test_non_digit_samples_are_labelled_and_cover_every_kind(mnist_test) -> None:
+    x, y = mnist_test
+    a, label = nondigit_sample(x[:200], y[:200], np.random.default_rng(0))
+    assert label == NOT_A_DIGIT and a.shape == (28, 28) and a.max() <= 1.0
+    kinds = {nondigit_canvas(x[:200], y[:200], np.random.default_rng([1, i]))[1] for i in range(200)}
+    assert kinds == {"dot", "dash", "scribble", "letter", "shape", "pair", "blot"}
+
+
+def _on_paper(canvas: np.ndarray) -> np.ndarray:
+    return np.clip(235 - 200 * np.pad(canvas, 40), 0, 255).astype(np.uint8)
+
+
+def _stroke(points: list[tuple[float, float]], width: int = 9, size: int = 200) -> np.ndarray:
+    a = np.zeros((size, size), np.uint8)
+    cv2.polylines(a, [np.array(points, np.int32)], False, 255, width, cv2.LINE_AA)
+    return a.astype(np.float32) / 255
+
+
+@pytest.mark.parametrize("mark", ["dot", "dash"])
+def test_marks_that_are_no_digit_get_no_digit(recognizer, mark) -> None:
+    """A tap and a level stroke (before: "0, 99.9% sure" and "2, 99.4%"). Scribbles, letters and pairs are
+    caught less often (benchmarks/real_accuracy.py: about a third of the generated non-digits still read)."""
+    canvas = {
+        "dot": cv2.circle(np.zeros((200, 200), np.float32), (100, 100), 12, 1.0, -1),
+        "dash": _stroke([(30, 110), (170, 95)]),
+    }[mark]
+    with pytest.raises(NotADigitError, match="doesn't look like a digit"):
+        recognizer.predict(_on_paper(canvas))
+
+
+def test_the_bundled_model_packs_a_reject_network_and_its_threshold(recognizer) -> None:
+    assert np.isfinite(recognizer.reject_below) and recognizer._score_output == "reject_logits"
+    assert recognizer.card["reject"]["held_out_digits_rejected"] <= 0.0005
+
+
+def test_a_rejected_image_of_several_digits_points_to_read(recognizer) -> None:
+    row = np.hstack([draw(d, size=200)[..., 0] for d in (3, 4, 7)])
+    why = recognizer.explain(row, NotADigitError("that doesn't look like a digit"))
+    assert why.several == "347" and "use read" in str(why)
+    alone = draw(7, size=200)[..., 0]
+    assert recognizer.explain(alone, NotADigitError("x")).several is None
+
+
+def test_drawn_digits_are_still_digits(recognizer) -> None:
+    for digit in range(10):
+        assert recognizer.predict(draw(digit, size=280)).digit == digit

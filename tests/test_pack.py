@@ -1,0 +1,61 @@
+"""training.pack: a digit model and a "not a digit" model in one ONNX graph, each output as it was alone."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+onnx = pytest.importorskip("onnx", reason="onnx comes with the [train] extra")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from digitreader.engine import Recognizer  # noqa: E402
+from digitreader.training.pack import pack  # noqa: E402
+
+
+def _linear_model(path, seed: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """A real ONNX model of the digitreader contract (image [N,1,28,28] -> logits [N,10]): flatten, matmul."""
+    w = np.random.default_rng(seed).normal(0, 0.1, (784, 10)).astype(np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Flatten", ["image"], ["flat"], axis=1),
+            helper.make_node("MatMul", ["flat", "w"], ["logits"]),
+        ],
+        "linear",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 28, 28])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])],
+        [numpy_helper.from_array(w, "w")],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return w
+
+
+def test_packed_outputs_equal_each_model_alone(tmp_path) -> None:
+    w1, w2 = _linear_model(tmp_path / "a.onnx", 1), _linear_model(tmp_path / "b.onnx", 2)
+    pack(tmp_path / "a.onnx", tmp_path / "b.onnx", tmp_path / "p.onnx")
+    x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
+    session = ort.InferenceSession(str(tmp_path / "p.onnx"), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["logits", "reject_logits"]
+    logits, reject = session.run(None, {"image": x})
+    np.testing.assert_allclose(logits, x.reshape(3, -1) @ w1, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(reject, x.reshape(3, -1) @ w2, rtol=1e-5, atol=1e-5)
+
+
+def test_the_recognizer_scores_on_the_packed_reject_network(tmp_path) -> None:
+    _linear_model(tmp_path / "a.onnx", 1)
+    w2 = _linear_model(tmp_path / "b.onnx", 2)
+    pack(tmp_path / "a.onnx", tmp_path / "b.onnx", tmp_path / "p.onnx")
+    card = {"name": "p", "reject": {"energy_below": 1e9, "temperature": 2.0}}  # rejects everything
+    (tmp_path / "p.json").write_text(json.dumps(card))
+    r = Recognizer(tmp_path / "p.onnx", line_model=None)
+    x = np.random.default_rng(0).random((2, 28, 28), dtype=np.float32)
+    z = 2.0 * (x.reshape(2, -1) @ w2).astype(np.float64)
+    expected = np.log(np.exp(z).sum(axis=1))
+    np.testing.assert_allclose(r.scores(x), expected, rtol=1e-5)
+    from digitreader.errors import NotADigitError
+
+    with pytest.raises(NotADigitError):
+        r.predict_array(x[0])
+    assert r.predict_array(x[0], reject=False).digit in range(10)
