@@ -6,6 +6,8 @@ MNIST itself passing through unchanged. Real MNIST test digits and the real mode
 
 from __future__ import annotations
 
+import contextlib
+
 import cv2
 import numpy as np
 import pytest
@@ -209,7 +211,8 @@ def test_polarity_survives_a_shadow_over_most_of_the_photo(mnist_test, recognize
         photo = np.clip(220 * (1 - 0.8 * np.clip(ink, 0, 1)) * shade + rng.normal(0, 3, (h, w)), 0, 255)
         photo = photo.astype(np.uint8)
         assert is_dark_ink(photo) and not is_dark_ink(255 - photo)
-        right += recognizer.predict(photo).digit == labels[k]
+        with contextlib.suppress(NoDigitError):  # answered "no digit": not read
+            right += recognizer.predict(photo).digit == labels[k]
     assert right >= 19
 
 
@@ -367,7 +370,8 @@ def test_a_tight_crop_of_a_bold_digit_gets_the_right_polarity(mnist_test, recogn
             assert found == is_dark_ink(photo)  # the cues' answer stands
             continue
         polarity += found
-        right += recognizer.predict(photo).digit == labels[k]
+        with contextlib.suppress(NoDigitError):  # answered "no digit": not read
+            right += recognizer.predict(photo).digit == labels[k]
     if ink == "dark":  # 20 and 22 of 40 before
         assert polarity >= 28
         assert right >= 29
