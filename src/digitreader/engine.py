@@ -125,7 +125,8 @@ class Recognizer:
         # "Not a digit": an image whose score (``digit_score``) is below the card's threshold (training.reject).
         reject = self.card.get("reject", {})
         self.reject_below = float(reject.get("energy_below", float("-inf")))
-        self._temperature = float(reject.get("temperature", 1.0))
+        scorer = self.card.get("reject_model", self.card)  # a packed reject network's card, else the model's own
+        self.score_temperature = float(reject.get("temperature", scorer.get("calibration", {}).get("temperature", 1.0)))
         self._input = self.session.get_inputs()[0].name
         # A packed model (training.pack) has a second network beside the digit model that scores "not a digit".
         outputs = [o.name for o in self.session.get_outputs()]
@@ -190,7 +191,7 @@ class Recognizer:
         logits low for them, and a low energy says so better than a low top probability does
         (an ambiguous digit has a low top probability too, but a high energy).
         """
-        z = np.asarray(logits, np.float64) * self._temperature
+        z = np.asarray(logits, np.float64) * self.score_temperature
         top = z.max(axis=1, keepdims=True)
         return (top + np.log(np.exp(z - top).sum(axis=1, keepdims=True)))[:, 0]
 

@@ -57,9 +57,6 @@ def choose(model: Path, holdout_from: int, data_dir: str | None, count: int) -> 
     x, y = load_mnist("train", data_dir, download=False)
     hx, hy = x[holdout_from:][:count], y[holdout_from:][:count]
     r = Recognizer(model, line_model=None)
-    card = json.loads(model.with_suffix(".json").read_text())
-    scorer = card.get("reject_model", card)  # a packed model's reject network, else the model itself
-    r._temperature = float(scorer.get("calibration", {}).get("temperature", 1.0))
     plain = scores(r, [a.astype(np.float32) / 255 for a in hx])
     photos = scores(r, [digit_sample(hx, hy, np.random.default_rng([SEED, 1, i]))[0] for i in range(count)])
     styled = scores(r, [style_sample(hx, hy, np.random.default_rng([SEED, i]))[0] for i in range(count)])
@@ -74,7 +71,7 @@ def choose(model: Path, holdout_from: int, data_dir: str | None, count: int) -> 
     return {
         "score": "energy: logsumexp of the logits times the temperature (Recognizer.digit_score)",
         "energy_below": round(threshold, 4),
-        "temperature": r._temperature,
+        "temperature": r.score_temperature,
         "chosen_on": (
             f"MNIST training digits {holdout_from:,}-{holdout_from + len(hy) - 1:,} (held out of training) as they "
             f"are, photographed (data.groups) and restyled (data.styles), and {count:,} non-digits drawn from them "
