@@ -4,7 +4,8 @@ A model trained with non-digits towards no answer (``train --non-digits``) keeps
 for what is no digit, so its free energy (``Recognizer.digit_score``) is low. ``predict`` answers
 "no digit" below a threshold chosen here, never on an evaluation set: on MNIST *training* digits
 the run held out (``--limit-train``), as they are and restyled as other writers give them
-(``data.styles``), and photographed as ``predict`` sees a photo (``data.groups``); the threshold is
+(``data.styles``), and photographed as ``predict`` sees a photo (``data.groups`` and the evaluation
+set's renderer ``data.synthetic``, fed these training digits); the threshold is
 the highest that rejects at most 0.05% of the plain and the photographed digits and 0.5% of the
 restyled ones. Non-digits drawn from those digits with a seed of its own show what it catches.
 
@@ -52,6 +53,19 @@ def non_digits(x: np.ndarray, y: np.ndarray, n: int) -> list[np.ndarray | None]:
     return out
 
 
+def _photographed(x: np.ndarray, y: np.ndarray, count: int) -> list[np.ndarray | None]:
+    """Held-out digits photographed on paper by the evaluation set's own renderer (``data.synthetic``, seed SEED)."""
+    from digitreader.data.synthetic import samples
+
+    out: list[np.ndarray | None] = []
+    for s in samples("digits", count, SEED, mnist=(x, y)):
+        try:
+            out.append(preprocess(s.image))
+        except NoDigitError:
+            out.append(None)
+    return out
+
+
 def choose(model: Path, holdout_from: int, data_dir: str | None, count: int) -> dict:
     """The threshold and what it does on the held-out sets (a dict for the model card)."""
     x, y = load_mnist("train", data_dir, download=False)
@@ -59,6 +73,7 @@ def choose(model: Path, holdout_from: int, data_dir: str | None, count: int) -> 
     r = Recognizer(model, line_model=None)
     plain = scores(r, [a.astype(np.float32) / 255 for a in hx])
     photos = scores(r, [digit_sample(hx, hy, np.random.default_rng([SEED, 1, i]))[0] for i in range(count)])
+    photos = np.concatenate([photos, scores(r, _photographed(hx, hy, count))])
     styled = scores(r, [style_sample(hx, hy, np.random.default_rng([SEED, i]))[0] for i in range(count)])
     others = scores(r, non_digits(hx, hy, count))
     threshold = float(
@@ -74,9 +89,9 @@ def choose(model: Path, holdout_from: int, data_dir: str | None, count: int) -> 
         "temperature": r.score_temperature,
         "chosen_on": (
             f"MNIST training digits {holdout_from:,}-{holdout_from + len(hy) - 1:,} (held out of training) as they "
-            f"are, photographed (data.groups) and restyled (data.styles), and {count:,} non-digits drawn from them "
-            f"(seed {SEED}); at most {MAX_DIGIT_REJECT:.2%}, {MAX_DIGIT_REJECT:.2%} and {MAX_RESTYLED_REJECT:.1%} "
-            "of the three digit sets rejected"
+            f"are, photographed (data.groups, data.synthetic) and restyled (data.styles), and {count:,} non-digits "
+            f"drawn from them (seed {SEED}); at most {MAX_DIGIT_REJECT:.2%} of the plain and the photographed "
+            f"digits and {MAX_RESTYLED_REJECT:.1%} of the restyled ones rejected"
         ),
         "held_out_digits_rejected": float((plain < threshold).mean()),
         "held_out_photographed_rejected": float((photos < threshold).mean()),
