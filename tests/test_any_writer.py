@@ -113,7 +113,7 @@ def _stroke(points: list[tuple[float, float]], width: int = 9, size: int = 200) 
 @pytest.mark.parametrize("mark", ["dot", "dash"])
 def test_marks_that_are_no_digit_get_no_digit(recognizer, mark) -> None:
     """A tap and a level stroke (before: "0, 99.9% sure" and "2, 99.4%"). Scribbles, letters and pairs are
-    caught less often (benchmarks/real_accuracy.py: about a third of the generated non-digits still read)."""
+    caught less often (benchmarks/real_accuracy.py: about a quarter of the generated non-digits still read)."""
     canvas = {
         "dot": cv2.circle(np.zeros((200, 200), np.float32), (100, 100), 12, 1.0, -1),
         "dash": _stroke([(30, 110), (170, 95)]),
