@@ -17,23 +17,15 @@ import io
 import os
 import platform
 import sys
-import time
 
 import cv2
 import numpy as np
 from PIL import Image
 
+sys.path.insert(0, os.path.dirname(__file__))
+from preprocess_speed import median_ms
+
 SIZES = ((4032, 3024), (3024, 4032), (4000, 3000), (6000, 4000), (2048, 1536), (4100, 3000))
-
-
-def median_ms(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return 1000 * float(np.median(times))
 
 
 def jpeg(image: np.ndarray, size: tuple[int, int], quality: int = 90) -> bytes:
