@@ -119,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
 
     url = escape(f"http://{shown}:{args.port}/")
     out.print(f"digitreader: open [bold]{url}[/] (API docs at /docs); Ctrl+C to stop")
-    say(f"corrections: {corrections.path if corrections else 'off'}; admin endpoints: {'on' if token else 'off'}")
+    where = corrections.path if corrections is not None else "off"
+    say(f"corrections: {where}; admin endpoints: {'on' if token else 'off'}")
     # One line per request only with --log-level debug: the live drawing pad posts several a second.
     access_log = args.log_level == "debug"
     if args.workers == 1:
@@ -151,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
 
     shared = tempfile.mkdtemp(prefix="digitreader-serve-")  # the workers' reload marker (see server.swap)
     os.environ.update(
-        DIGITREADER_CORRECTIONS=str(corrections.path) if corrections else "",
+        DIGITREADER_CORRECTIONS=str(corrections.path) if corrections is not None else "",
         DIGITREADER_ADMIN_TOKEN=token or "",
         DIGITREADER_MODEL_POLL=str(args.model_poll),
         DIGITREADER_MODEL_MARKER=os.path.join(shared, "model.json"),

@@ -67,7 +67,7 @@ class ModelSlot:
         self.started_with = recognizer.path
         self.marker = marker
         self.poll = poll
-        self._lock = threading.Lock()  # one load at a time in this process
+        self._lock = threading.RLock()  # one load or check at a time in this process
         self._seen = (signature(recognizer.path), signature(marker))
         self.reloads = 0
 
@@ -97,13 +97,17 @@ class ModelSlot:
 
     def check(self) -> bool:
         """Reload when the marker or the model file changed since last seen; True when it swapped. Blocking."""
+        with self._lock:  # not between a reload's own marker write and its note of it
+            return self._check()
+
+    def _check(self) -> bool:
         model_sig, marker_sig = signature(self.recognizer.path), signature(self.marker)
         if (model_sig, marker_sig) == self._seen:
             return False
         if marker_sig != self._seen[1] and marker_sig is not None:
             wanted = _read_marker(self.marker)
             self._seen = (self._seen[0], marker_sig)
-            if wanted is not None and wanted.get("sha256") != self.recognizer.sha256:
+            if wanted is not None:  # another worker reloaded (our own writes are in _seen already)
                 return self._try(wanted.get("model"))
         if model_sig != self._seen[0]:
             self._seen = (model_sig, self._seen[1])
