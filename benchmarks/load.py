@@ -11,6 +11,9 @@ p50/p99 latency and errors per level, for two single-digit payloads:
 
   python benchmarks/load.py                       # 1, 16, 64, 200 clients, 5 s each
   python benchmarks/load.py --clients 1 200 --seconds 3 --json results.json
+  python benchmarks/load.py --clients 200 --payloads pixels --reload 5 --serve-args "" "--workers 2"
+      # while the clients run, swap the model 5 times (POST /api/v1/model/reload, alternating a
+      # renamed copy of the model and the one it started with): no request may fail (issue 22)
   python benchmarks/load.py --clients 200 --bombs 50 --baseline-src /tmp/old/src
       # also 50 worst-case uploads at once (a 1.5 KB WebP of 6000x6600 pixels each), with the
       # server's peak resident memory; and the same against an older checkout, side by side
@@ -58,6 +61,7 @@ class Level:
     p50_ms: float
     p99_ms: float
     max_ms: float
+    reloads: int = 0  # model swaps during the level (--reload), all answered 200
 
 
 # ---------------------------------------------------------------- payloads
@@ -149,8 +153,37 @@ async def client(host: str, port: int, request: bytes, stop: float, latencies: l
         writer.close()
 
 
+async def reloader(host: str, port: int, n: int, seconds: float, token: str, other: str, errors: list[str]) -> int:
+    """Swap the model ``n`` times, evenly over ``seconds``: the renamed copy, the start model, and so on."""
+
+    def reload(k: int) -> str:
+        body = json.dumps({"model": other}).encode() if k % 2 == 0 else b""
+        req = urllib.request.Request(
+            f"http://{host}:{port}/api/v1/model/reload", body, {"Authorization": f"Bearer {token}"}, method="POST"
+        )
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.load(r)["name"]
+
+    done = 0
+    for k in range(n):
+        await asyncio.sleep(seconds / (n + 1))
+        try:
+            await asyncio.to_thread(reload, k)
+            done += 1
+        except OSError as exc:
+            errors.append(f"reload: {exc}")
+    return done
+
+
 async def run_level(
-    host: str, port: int, payload: str, body: tuple[str, bytes], clients: int, seconds: float, server: str = ""
+    host: str,
+    port: int,
+    payload: str,
+    body: tuple[str, bytes],
+    clients: int,
+    seconds: float,
+    server: str = "",
+    reload: tuple[int, str, str] | None = None,
 ) -> tuple[Level, list[str]]:
     content_type, data = body
     request = (
@@ -165,7 +198,10 @@ async def run_level(
     )
     start = time.monotonic()
     stop = start + seconds
-    await asyncio.gather(*(client(host, port, request, stop, latencies, errors) for _ in range(clients)))
+    swaps = reloader(host, port, *reload[:1], seconds, *reload[1:], errors) if reload else asyncio.sleep(0, 0)
+    *_, reloads = await asyncio.gather(
+        *(client(host, port, request, stop, latencies, errors) for _ in range(clients)), swaps
+    )
     elapsed = time.monotonic() - start
     ms = sorted(1000 * v for v in latencies) or [float("nan")]
     return Level(
@@ -179,6 +215,7 @@ async def run_level(
         p50_ms=round(ms[len(ms) // 2], 2),
         p99_ms=round(ms[min(len(ms) - 1, int(0.99 * len(ms)))], 2),
         max_ms=round(ms[-1], 2),
+        reloads=reloads,
     ), errors
 
 
@@ -267,8 +304,24 @@ def main() -> int:
     )
     p.add_argument("--bombs", type=int, default=0, metavar="N", help="also N worst-case uploads at once (peak RSS)")
     p.add_argument("--baseline-src", metavar="DIR", help="also serve an older checkout's src/ (before vs after)")
+    p.add_argument("--reload", type=int, default=0, metavar="N", help="swap the model N times during each level")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = p.parse_args()
+    reload = None
+    if args.reload:
+        import secrets
+        import shutil
+        import tempfile
+
+        from digitreader.engine import bundled_models_dir
+
+        token = secrets.token_hex(16)
+        os.environ["DIGITREADER_ADMIN_TOKEN"] = token  # the servers started below take it from there
+        folder = Path(tempfile.mkdtemp(prefix="digitreader-load-"))
+        shutil.copyfile(bundled_models_dir() / "default.onnx", folder / "swapped.onnx")
+        card = json.loads((bundled_models_dir() / "default.json").read_text())
+        (folder / "swapped.json").write_text(json.dumps({**card, "name": "swapped"}))
+        reload = (args.reload, token, str(folder / "swapped.onnx"))
 
     digit = sample_digit()
     bodies = payloads(digit)
@@ -286,12 +339,15 @@ def main() -> int:
             for n in args.clients:
                 for config, port in servers.items():  # side by side, interleaved level by level
                     level, errors = asyncio.run(
-                        run_level("127.0.0.1", port, name, bodies[name], n, args.seconds, config or "(defaults)")
+                        run_level(
+                            "127.0.0.1", port, name, bodies[name], n, args.seconds, config or "(defaults)", reload
+                        )
                     )
                     levels.append(level)
                     print(
                         f"{level.server:24s} {name:6s} {n:4d} clients: {level.throughput:8.1f} req/s  "
-                        f"p50 {level.p50_ms:7.2f} ms  p99 {level.p99_ms:7.2f} ms  errors {level.errors}",
+                        f"p50 {level.p50_ms:7.2f} ms  p99 {level.p99_ms:7.2f} ms  errors {level.errors}"
+                        + (f"  model swaps {level.reloads}" if reload else ""),
                         flush=True,
                     )
                     for e in errors[:3]:
@@ -319,12 +375,14 @@ def main() -> int:
         "\n| "
         + ("server | " if many else "")
         + "payload | clients | requests/s | p50 ms | p99 ms | errors / requests |"
+        + (" model swaps |" if reload else "")
     )
-    print("|" + ("---|" if many else "") + "---|---:|---:|---:|---:|---:|")
+    print("|" + ("---|" if many else "") + "---|---:|---:|---:|---:|---:|" + ("---:|" if reload else ""))
     for lv in levels:
         cells = [lv.server] if many else []
         cells += [lv.payload, str(lv.clients), f"{lv.throughput:.0f}", f"{lv.p50_ms:.2f}", f"{lv.p99_ms:.2f}",
                   f"{lv.errors} / {lv.requests}"]  # fmt: skip
+        cells += [str(lv.reloads)] if reload else []
         print("| " + " | ".join(cells) + " |")
     if args.json:
         info = {"python": platform.python_version(), "cpus": os.cpu_count()}

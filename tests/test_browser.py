@@ -179,13 +179,20 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(recognizer) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def corrections_db(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    """The SQLite file where the page's server stores corrections (issue 22)."""
+    return tmp_path_factory.mktemp("corrections") / "corrections.sqlite3"
+
+
+@pytest.fixture(scope="module")
+def server(recognizer, corrections_db: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
     import uvicorn
 
     from digitreader.server import create_app
 
     port = free_port()
-    config = uvicorn.Config(create_app(recognizer=recognizer), host="127.0.0.1", port=port, log_level="warning")
+    app = create_app(recognizer=recognizer, corrections=corrections_db)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -753,3 +760,56 @@ def test_not_what_you_wrote(page) -> None:  # type: ignore[no-untyped-def]
     page.click("#number-fix-panel button[type=submit]")
     assert "digits only" in note.text_content()
     assert not sent, f"a correction made requests: {sent}"
+
+
+# ---------------------------------------------------------------- sending a correction (issue 22)
+
+
+def stored(db: Path) -> list[tuple]:  # type: ignore[type-arg]
+    """The rows of the corrections database, read with sqlite3 itself: (id, mode, label, answer, media type, image)."""
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        return con.execute("SELECT id, mode, label, answer, media_type, image FROM corrections ORDER BY id").fetchall()
+
+
+def test_a_correction_is_sent_only_when_asked_and_stored(page, corrections_db: Path, shots: Path) -> None:  # type: ignore[no-untyped-def]
+    """Draw, say what was written, press Send: the image and the label land in the SQLite file; not before."""
+    before = len(stored(corrections_db))
+    write(page, "#draw-canvas", 7, 0.5, 0.5, 0.6)
+    settle(page, "#draw-canvas", "#draw-result")
+    assert page.locator("#draw-digit").text_content() == "7"
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(f"{r.method} {r.url}"))
+    page.click("#draw-fix-open")
+    page.locator("#draw-fix-digits button").nth(1).click()
+    send = page.locator("#draw-fix-send")
+    assert send.is_visible() and "stores them" in send.text_content()  # says what sending does, by the button
+    assert not sent and len(stored(corrections_db)) == before  # choosing a digit sends nothing
+    page.screenshot(path=str(shots / "correction-offered.png"))
+    page.click("#draw-fix-send-button")
+    page.wait_for_selector("#draw-fix[data-sent]", timeout=10_000)
+    note = page.locator("#draw-fix-note").text_content()
+    assert "Sent, thank you" in note and not send.is_visible()
+    page.screenshot(path=str(shots / "correction-sent.png"))
+    assert [u for u in sent if "/corrections" in u] == [f"POST {page.url.split('#')[0].rstrip('/')}/api/v1/corrections"]
+    rows = stored(corrections_db)
+    cid, mode, label, answer, media, image = rows[-1]
+    assert len(rows) == before + 1 and str(cid) == page.locator("#draw-fix").get_attribute("data-sent")
+    assert (mode, label, media) == ("predict", "1", "image/png") and json.loads(answer)["digit"] == 7
+    assert Image.open(io.BytesIO(image)).size[0] >= 28  # the drawing itself
+
+    page.click("#tab-number")
+    write_number(page, "427", top=0.15)
+    settle(page, "#number-canvas", "#number-result")
+    page.click("#number-fix-open")
+    page.locator("#number-fix-input").fill("427")
+    page.click("#number-fix-panel button[type=submit]")
+    assert not page.locator("#number-fix-send").is_visible()  # read right: nothing to send
+    page.locator("#number-fix-input").fill("421")
+    page.click("#number-fix-panel button[type=submit]")
+    page.click("#number-fix-send-button")
+    page.wait_for_selector("#number-fix[data-sent]", timeout=10_000)
+    mode, label, answer = stored(corrections_db)[-1][1:4]
+    assert (mode, label, json.loads(answer)["text"]) == ("read", "421", "427")
+    assert len(stored(corrections_db)) == before + 2

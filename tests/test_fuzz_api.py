@@ -10,8 +10,10 @@ go to both image endpoints in each input form.
 from __future__ import annotations
 
 import base64
+import tempfile
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import schemathesis
@@ -32,7 +34,12 @@ with warnings.catch_warnings():
 
 MAX_EXAMPLES = 250  # per operation
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
+# Corrections on (into a throwaway file) and an admin token the fuzzer does not know: the admin
+# endpoints must answer 401 cleanly, the corrections endpoint 201 or a 4xx.
+FUZZ_DB = Path(tempfile.mkdtemp(prefix="digitreader-fuzz-")) / "corrections.sqlite3"
+schema = schemathesis.openapi.from_asgi(
+    "/openapi.json", create_app(corrections=FUZZ_DB, admin_token="not-a-guessable-token", model_poll=0)
+)
 schema.config.generation.update(
     modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
     max_examples=MAX_EXAMPLES,

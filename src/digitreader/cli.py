@@ -24,6 +24,7 @@ COMMANDS = {
     "read": "read",
     "serve": "serve",
     "watch": "watch",
+    "corrections": "corrections",
 }
 
 
@@ -89,6 +90,7 @@ _HELP = {
     "read": "read the number (one or more digits) in each image",
     "serve": "serve the web app and REST API",
     "watch": "read digits live from a camera or a video file",
+    "corrections": "list, count, export, import and delete the corrections sent from the web page",
 }
 
 

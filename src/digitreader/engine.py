@@ -7,6 +7,7 @@ Contract (DESIGN.md): the model takes ``image`` float32 [N,1,28,28] in [0,1]
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -119,6 +120,7 @@ class Recognizer:
         self._line_model = line_model
         self._line: Any = None
         self.session = open_session(self.path, threads)
+        self.sha256: str = hashlib.sha256(self.path.read_bytes()).hexdigest()  # names the exact model
         card = self.path.with_suffix(".json")
         self.card: dict[str, Any] = json.loads(card.read_text()) if card.is_file() else {"name": self.path.stem}
         self.name: str = self.card.get("name", self.path.stem)

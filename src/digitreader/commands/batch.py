@@ -1,5 +1,9 @@
 """What ``predict`` and ``read`` share: finding image files, running them, progress, output.
 
+A labels CSV among the paths (``file,label[,mode]``, as ``corrections export`` writes) stands for
+the files it lists (relative to it): each row then gets ``expected`` and ``correct``, and an
+accuracy line ends the run (on stderr, so that stdout stays one record per line).
+
 Files are worked on by a few threads (decoding and preprocessing release the GIL; ONNX
 Runtime is thread-safe) and reported in input order, one JSON line or table row each. A
 file that cannot be read gets an error line and the others go on; the exit status is 1
@@ -26,7 +30,12 @@ MakeWork = Callable[[Any, Path | None], Work]
 
 
 def add_arguments(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument("paths", nargs="+", metavar="FILE_OR_DIR", help=f"images ({what}), or folders of images")
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="FILE_OR_DIR",
+        help=f"images ({what}), folders of images, or a labels CSV (file,label: scores the model)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON line per image on stdout instead of a table")
     p.add_argument("--model", default="default", metavar="NAME_OR_PATH", help="bundled model name or .onnx file")
     p.add_argument(
@@ -55,13 +64,20 @@ def _natural(path: Path) -> list[Any]:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", str(path))]
 
 
-def collect(paths: Iterable[str], recursive: bool) -> list[Path]:
-    """The files to read: each FILE as given, each folder's images (sorted, recursively by default)."""
+def collect(
+    paths: Iterable[str], recursive: bool, expected: dict[Path, str] | None = None, verb: str = "read"
+) -> list[Path]:
+    """The files to read: each FILE as given, each folder's images (sorted, recursively by default),
+    each labels CSV's files when ``expected`` is given (filled with their labels; ``predict`` takes the
+    rows of mode predict only)."""
     from digitreader.vision.io import IMAGE_SUFFIXES
 
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
+        if expected is not None and path.suffix.lower() == ".csv" and path.is_file():
+            files.extend(_labelled(path, expected, verb))
+            continue
         if not path.is_dir():
             files.append(path)  # a missing or unreadable file is reported on its own line
             continue
@@ -77,6 +93,30 @@ def collect(paths: Iterable[str], recursive: bool) -> list[Path]:
         ]
         files.extend(sorted(images, key=_natural))
     return files
+
+
+def _labelled(csv_path: Path, expected: dict[Path, str], verb: str) -> list[Path]:
+    from digitreader.corrections.labels import read_labels
+
+    rows = read_labels(csv_path)
+    kept = [r for r in rows if verb != "predict" or r["mode"] == "predict"]
+    if len(kept) < len(rows):
+        n = len(rows) - len(kept)
+        err.print(f"{csv_path}: {n} row{'s' * (n != 1)} of numbers left out (read scores them)", markup=False)
+    for r in kept:
+        expected[Path(r["path"])] = r["label"]
+    return [Path(r["path"]) for r in kept]
+
+
+def is_correct(verb: str, fields: dict[str, Any], label: str) -> bool:
+    """Whether the answer in ``fields`` is ``label``: the digit (predict), the text line by line (read)."""
+    from digitreader.corrections.labels import normal
+
+    if "error" in fields:
+        return False
+    if verb == "predict":
+        return fields.get("digit") is not None and str(fields["digit"]) == label
+    return normal(fields.get("text") or "") == label
 
 
 def results(files: list[Path], work: Work, jobs: int) -> Iterator[tuple[Path, dict[str, Any]]]:
@@ -175,18 +215,30 @@ def run(
     except ModelError as exc:
         return fail(str(exc))
     work = make_work(recognizer, Path(args.debug_dir) if args.debug_dir else None)
-    files = collect(args.paths, args.recursive)
+    expected: dict[Path, str] = {}
+    try:
+        files = collect(args.paths, args.recursive, expected, verb)
+    except (OSError, ValueError) as exc:  # a labels CSV that cannot be read
+        return fail(str(exc))
     if not files:
         return fail("no images found in " + ", ".join(args.paths))
+    if expected:
+        columns = [*columns, "expected", "correct"]
     table = not args.json and stdout_is_terminal()
     if not args.json and not table:
         write_line(["file", *columns])
+    scored = right = 0
     reporter = Reporter(len(files), verb)
     rows: list[list[str]] = []
     errors: list[str] = []
     try:
         for path, fields in results(files, work, max(1, args.jobs)):
             failed = "error" in fields
+            label = expected.get(path)
+            if label is not None:
+                fields = {**fields, "expected": label, "correct": is_correct(verb, fields, label)}
+                scored += 1
+                right += fields["correct"]
             if args.json:
                 write_line([json.dumps({"file": str(path), **fields})])
             elif failed:
@@ -195,9 +247,9 @@ def run(
                 if not table:  # in order, on a line of its own on stderr; stdout keeps only results
                     write_line([f"error: {message}"], sys.stderr)
             elif table:
-                rows.append([str(path), *row(fields)])
+                rows.append([str(path), *row(fields), *_scored(fields, expected)])
             else:
-                write_line([str(path), *row(fields)])
+                write_line([str(path), *row(fields), *_scored(fields, expected)])
             reporter.step(failed)
     finally:
         reporter.close()
@@ -205,7 +257,18 @@ def run(
         print_table(["file", *columns], rows, emphasis=1)
         for message in errors:
             fail(message)
+    if scored:
+        err.print(f"accuracy: {right}/{scored} correct ({right / scored:.1%})", markup=False)
     return 1 if reporter.failed else 0
+
+
+def _scored(fields: dict[str, Any], expected: dict[Path, str]) -> list[str]:
+    """The expected and correct columns of a table row, when there are labels."""
+    if not expected:
+        return []
+    if "expected" not in fields:
+        return ["", ""]
+    return [fields["expected"].replace("\n", " / "), "yes" if fields["correct"] else "no"]
 
 
 def debug_stem(path: Path) -> str:

@@ -176,6 +176,9 @@ class CorrectionStore:
         with self._connect(write=True) as db:
             return db.execute("DELETE FROM corrections WHERE id = ?", (correction_id,)).rowcount > 0
 
+    def __bool__(self) -> bool:
+        return True  # a store is there even when empty (``if store:`` must not count its rows)
+
     def __len__(self) -> int:
         with self._connect() as db:
             return int(db.execute("SELECT count(*) FROM corrections").fetchone()[0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -15,11 +16,14 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from digitreader import __version__
+from digitreader.corrections.store import CorrectionStore
 from digitreader.engine import Recognizer
+from digitreader.server.corrections import router as corrections_router
 from digitreader.server.headers import SecurityHeadersMiddleware
 from digitreader.server.limits import MB, BodyLimitMiddleware, Limits
 from digitreader.server.routes import router
 from digitreader.server.state import ServerState
+from digitreader.server.swap import ModelSlot
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("digitreader.server")
@@ -29,6 +33,10 @@ DESCRIPTION = """Read handwritten digits in drawings, photos and scans.
 Send an image as a multipart file (field `image`), as JSON `{"image": "<base64 or data URL>"}`,
 as the raw file with an `image/*` Content-Type, or a ready MNIST-style input as JSON
 `{"pixels": [784 numbers in 0..1]}`. Errors come back as `{"detail": "..."}` with a 4xx status.
+
+A user may send a correction (`POST /api/v1/corrections`: the image and what they wrote); that
+image is stored. Every other image is read in memory and never stored. Listing and deleting
+corrections and reloading the model need the server's admin token (`Authorization: Bearer TOKEN`).
 """
 
 
@@ -38,19 +46,39 @@ def create_app(
     recognizer: Recognizer | None = None,
     limits: Limits | None = None,
     threads: int | None = None,
+    corrections: str | os.PathLike[str] | CorrectionStore | None = None,
+    admin_token: str | None = None,
+    model_poll: float = 1.0,
+    model_marker: str | os.PathLike[str] | None = None,
 ) -> FastAPI:
     """Build the app; the model is loaded here, once (pass ``recognizer`` to share one already loaded).
 
     ``threads`` sizes the inference pool (default: the CPU count); each inference runs on one core.
+    ``corrections``: the SQLite file (or store) where ``POST /api/v1/corrections`` stores; None: off.
+    ``admin_token``: what the admin endpoints need; None: they answer 404.
+    ``model_poll``: seconds between checks of the model file and of ``model_marker`` (the file
+    that workers of one server share to follow a reload; see ``swap``); 0: no checks.
     """
     recognizer = recognizer or Recognizer(model, threads=1)
-    state = ServerState(recognizer=recognizer, limits=limits or Limits(), threads=threads or os.cpu_count() or 1)
+    store = CorrectionStore(corrections) if isinstance(corrections, (str, os.PathLike)) else corrections
+    state = ServerState(
+        models=ModelSlot(recognizer, Path(model_marker) if model_marker else None, model_poll),
+        limits=limits or Limits(),
+        threads=threads or os.cpu_count() or 1,
+        corrections=store,
+        admin_token=admin_token or None,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("digitreader %s serving model %r (%s)", __version__, recognizer.name, recognizer.path)
+        if store is not None:
+            log.info("corrections are stored in %s", store.path)
         state.open()
+        watch = asyncio.create_task(state.models.watch()) if model_poll > 0 else None
         yield
+        if watch is not None:
+            watch.cancel()
         state.close()
 
     app = FastAPI(
@@ -68,6 +96,7 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: on every answer, the 413s and 408s included
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(router)
+    app.include_router(corrections_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -120,4 +149,12 @@ def create_app_from_env() -> FastAPI:
         body_timeout=float(os.environ.get("DIGITREADER_BODY_TIMEOUT", "30")),
     )
     threads = int(os.environ.get("DIGITREADER_THREADS", "0")) or None
-    return create_app(os.environ.get("DIGITREADER_MODEL", "default"), limits=limits, threads=threads)
+    return create_app(
+        os.environ.get("DIGITREADER_MODEL", "default"),
+        limits=limits,
+        threads=threads,
+        corrections=os.environ.get("DIGITREADER_CORRECTIONS") or None,  # empty: off
+        admin_token=os.environ.get("DIGITREADER_ADMIN_TOKEN") or None,
+        model_poll=float(os.environ.get("DIGITREADER_MODEL_POLL", "1")),
+        model_marker=os.environ.get("DIGITREADER_MODEL_MARKER") or None,
+    )

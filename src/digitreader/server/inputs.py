@@ -5,6 +5,10 @@ Accepted bodies (every endpoint that takes an image):
   application/json                              ``{"image": "<base64 or data URL>"}`` or ``{"pixels": [784 numbers]}``
   image/* or application/octet-stream           the image file itself
 
+A correction (``read_payload(..., fields=("label", "mode"))``) takes the same multipart or JSON
+bodies with those fields beside the image (form fields, or JSON keys holding strings); a raw image
+body has no room for them and gets 415.
+
 JSON bodies over 64 KB and base64 are decoded in a worker thread, off the event loop (a 10 MB
 body takes tens of ms).
 
@@ -21,7 +25,7 @@ import binascii
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -47,43 +51,60 @@ class Payload:
 
     pixels: np.ndarray | None = None
     data: bytes | None = None
+    fields: dict[str, str] = field(default_factory=dict)  # the other fields asked for, those that were given
 
 
-async def read_payload(request: Request, max_body_bytes: int) -> Payload:
-    """Parse the request body into a ``Payload``; raise ``HTTPException`` saying what was wrong."""
+async def read_payload(request: Request, max_body_bytes: int, fields: tuple[str, ...] = ()) -> Payload:
+    """Parse the request body into a ``Payload`` (with ``fields`` as text when given); raise
+    ``HTTPException`` saying what was wrong."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "application/json" or media.endswith("+json"):
         body = await request.body()
-        return _from_json(body) if len(body) <= INLINE_JSON else await run_in_threadpool(_from_json, body)
+        if len(body) <= INLINE_JSON:
+            return _from_json(body, fields)
+        return await run_in_threadpool(_from_json, body, fields)
     if media in ("multipart/form-data", "application/x-www-form-urlencoded"):
         form = await request.form(max_files=8, max_fields=64, max_part_size=max_body_bytes)
         try:
-            return await _from_form(form)
+            return await _from_form(form, fields)
         finally:
             await form.close()
-    if media.startswith("image/") or media == "application/octet-stream":
+    if (media.startswith("image/") or media == "application/octet-stream") and not fields:
         return Payload(data=_non_empty(await request.body(), "the request body"))
     got = f"Content-Type {media!r}" if media else "no Content-Type"
+    if fields:
+        raise HTTPException(415, f"unsupported body ({got}): send a multipart form or JSON with the image and {fields}")
     raise HTTPException(415, f"unsupported body ({got}): {USAGE}")
 
 
-def _from_json(body: bytes) -> Payload:
+def _from_json(body: bytes, fields: tuple[str, ...] = ()) -> Payload:
     try:
         doc = json.loads(body, object_pairs_hook=_no_repeats)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise HTTPException(400, f"the body is not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise HTTPException(422, f'expected a JSON object with "image" or "pixels", got {_kind(doc)}')
-    unknown = sorted(set(doc) - {"image", "pixels"})
+    unknown = sorted(set(doc) - {"image", "pixels", *fields})
     if unknown:
-        raise HTTPException(422, f'unknown field(s) {unknown}: expected exactly one of "image" or "pixels"')
-    if len(doc) != 1:
+        also = f" and {list(fields)}" if fields else ""
+        raise HTTPException(422, f'unknown field(s) {unknown}: expected exactly one of "image" or "pixels"{also}')
+    if len(set(doc) & {"image", "pixels"}) != 1:
         raise HTTPException(422, 'expected exactly one of "image" (base64 or data URL) or "pixels" (784 numbers)')
+    texts = {name: _text(name, doc[name]) for name in fields if name in doc}
     if "pixels" in doc:
-        return Payload(pixels=parse_pixels(doc["pixels"]))
+        return Payload(pixels=parse_pixels(doc["pixels"]), fields=texts)
     if not isinstance(doc["image"], str):
         raise HTTPException(422, f'"image" must be a string (base64 or a data URL), got {_kind(doc["image"])}')
-    return Payload(data=decode_base64(doc["image"]))
+    return Payload(data=decode_base64(doc["image"]), fields=texts)
+
+
+def _text(name: str, value: Any) -> str:
+    """A JSON field that holds text (a whole number is taken as its digits: ``"label": 7``)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    raise HTTPException(422, f'"{name}" must be a string, got {_kind(value)}')
 
 
 def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -95,7 +116,21 @@ def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return doc
 
 
-async def _from_form(form: Any) -> Payload:
+def _form_texts(form: Any, fields: tuple[str, ...]) -> dict[str, str]:
+    texts = {}
+    for name in fields:
+        values = form.getlist(name)
+        if len(values) > 1:
+            raise HTTPException(422, f'the form holds {len(values)} "{name}" fields: send one')
+        if values and not isinstance(values[0], str):
+            raise HTTPException(422, f'the form field "{name}" must be text, not a file')
+        if values:
+            texts[name] = values[0]
+    return texts
+
+
+async def _from_form(form: Any, fields: tuple[str, ...] = ()) -> Payload:
+    texts = _form_texts(form, fields)
     values = form.getlist("image")
     if len(values) > 1:
         raise HTTPException(400, f'the form holds {len(values)} "image" fields: send one image per request')
@@ -105,8 +140,8 @@ async def _from_form(form: Any) -> Payload:
         seen = f"got field(s) {fields}" if fields else "the form is empty"
         raise HTTPException(422, f'missing form field "image" ({seen}): {USAGE}')
     if isinstance(value, UploadFile):
-        return Payload(data=_non_empty(await value.read(), "the uploaded image"))
-    return Payload(data=await run_in_threadpool(decode_base64, value))
+        return Payload(data=_non_empty(await value.read(), "the uploaded image"), fields=texts)
+    return Payload(data=await run_in_threadpool(decode_base64, value), fields=texts)
 
 
 def decode_base64(text: str) -> bytes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -67,6 +67,7 @@ class Health(BaseModel):
     status: str = Field(examples=["ok"])
     model: str = Field(description="name of the loaded model", examples=["default"])
     version: str = Field(description="digitreader version")
+    corrections: bool = Field(default=False, description="whether POST /api/v1/corrections stores corrections")
 
 
 class ModelCard(BaseModel):
@@ -82,3 +83,65 @@ class ModelCard(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str = Field(description="what was wrong with the request", examples=["the image field is missing"])
+
+
+# ---------------------------------------------------------------- corrections and model reload (issue 22)
+
+LABEL = Field(
+    pattern=r"^\s*[0-9]+(\s*\n\s*[0-9]+)*\s*$",
+    description="the digits the user wrote: one digit for predict; for read the number (lines joined by newlines)",
+    examples=["7"],
+)
+MODE = Field(description="which answer is corrected: predict (one digit) or read (a number)")
+Mode = Literal["predict", "read"]
+
+
+class ImageCorrectionJSON(ImageJSON):
+    """An image (base64 or a data URL), with what the user wrote in it."""
+
+    label: str = LABEL
+    mode: Mode = MODE
+
+
+class PixelsCorrectionJSON(PixelsJSON):
+    """A ready 28x28 input, with what the user wrote in it."""
+
+    label: str = LABEL
+    mode: Mode = MODE
+
+
+class CorrectionUpload(ImageUpload):
+    """A multipart form: the image file in ``image``, and the fields ``label`` and ``mode``."""
+
+    label: str = LABEL
+    mode: Mode = MODE
+
+
+class CorrectionCreated(BaseModel):
+    id: int = Field(description="the stored correction's id", examples=[1])
+
+
+class CorrectionOut(BaseModel):
+    """A stored correction, without its image."""
+
+    id: int
+    created: str = Field(description="when it was stored (UTC, ISO 8601)")
+    mode: Mode
+    label: str = Field(description="what the user wrote")
+    answer: dict[str, Any] = Field(description="the model's answer, as the server computed it on the image")
+    model_sha256: str = Field(description="sha256 of the model file that answered")
+    media_type: str = Field(description="the stored image's type", examples=["image/png"])
+    image_sha256: str
+    image_bytes: int
+
+
+class CorrectionList(BaseModel):
+    total: int = Field(description="corrections in the database")
+    corrections: list[CorrectionOut] = Field(description="oldest first, from offset, at most limit")
+
+
+class ReloadRequest(BaseModel):
+    """Which model to load: an .onnx path on the server, or a bundled model name; none: the one it started with."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: str | None = Field(default=None, description="path to an .onnx file (its card beside it) or a bundled name")

@@ -1,4 +1,5 @@
-"""What the app holds for its lifetime: the model (loaded once), the limits, the inference pool, the admission."""
+"""What the app holds for its lifetime: the model (loaded once, swappable), the limits, the inference pool,
+the admission, the corrections database and the admin token."""
 
 from __future__ import annotations
 
@@ -7,22 +8,31 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from digitreader.corrections.store import CorrectionStore
 from digitreader.engine import Recognizer
 from digitreader.server.admission import Admission, Budget
 from digitreader.server.limits import Limits
+from digitreader.server.swap import ModelSlot
 
 SLOTS_PER_THREAD = 4
 
 
 @dataclass
 class ServerState:
-    recognizer: Recognizer
+    models: ModelSlot
     limits: Limits
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    corrections: CorrectionStore | None = None  # None: POST /api/v1/corrections is off (404)
+    admin_token: str | None = None  # None: the admin endpoints answer 404
     _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _admission: Admission | None = field(default=None, repr=False)
     _budget: Budget | None = field(default=None, repr=False)
+
+    @property
+    def recognizer(self) -> Recognizer:
+        """The model now served (a request takes it once and keeps it, whatever a reload does meanwhile)."""
+        return self.models.recognizer
 
     def open(self) -> None:
         """Start the pool, a fresh admission and budget (their locks belong to the running event loop)."""

@@ -316,10 +316,68 @@ function showDigit(answer, revision) {
 
 // ---------------------------------------------------------------- "Not what you wrote?"
 // A wrong answer can be corrected on the page: it shows where the reading went wrong and what the model
-// thought of the right answer. Corrections stay in this page's memory: nothing is sent or stored.
+// thought of the right answer. Corrections stay in this page's memory; only a press on "Send this
+// correction" sends one (the image and what the user wrote) to the server, which stores it.
 
 const noted = []; // {mode, read, meant}: this page's corrections, gone when it is closed
-const KEPT = "Kept on this page only: nothing is sent or stored.";
+const KEPT = "Kept on this page only: nothing is sent or stored unless you send it.";
+const shownImage = {}; // panel -> the image its answer was read from: sent only with a correction
+const offered = {}; // panel -> {label, mode}: the correction that "Send" would send
+let correctionsOn = false; // whether this server stores corrections (GET /api/v1/health)
+
+/** Offer to send the correction `label` of the image the panel shows (where the server takes corrections). */
+function offerSend(prefix, label, mode) {
+  offered[prefix] = { label, mode };
+  const button = $(`${prefix}-fix-send-button`);
+  button.disabled = false;
+  button.textContent = "Send this correction";
+  $(`${prefix}-fix-send`).hidden = !correctionsOn || !shownImage[prefix];
+}
+
+function withdrawSend(prefix) {
+  delete offered[prefix];
+  $(`${prefix}-fix-send`).hidden = true;
+}
+
+/** POST the offered correction with the image; on 201 say so, else say why and let the user try again. */
+async function sendCorrection(prefix) {
+  const correction = offered[prefix];
+  const image = shownImage[prefix];
+  if (!correction || !image) return;
+  const button = $(`${prefix}-fix-send-button`);
+  button.disabled = true;
+  button.textContent = "Sending…";
+  const form = new FormData();
+  form.append("image", image, image.type === "image/jpeg" ? "correction.jpg" : "correction.png");
+  form.append("label", correction.label);
+  form.append("mode", correction.mode);
+  try {
+    let response;
+    try {
+      response = await fetch(`${API}/corrections`, { method: "POST", body: form });
+    } catch {
+      throw new Error("cannot reach the server");
+    }
+    const body = await response.json().catch(() => null);
+    if (response.status !== 201) throw new Error(body && body.detail ? String(body.detail) : `${response.status}`);
+    withdrawSend(prefix);
+    $(`${prefix}-fix`).dataset.sent = String(body.id);
+    note(prefix, `Sent, thank you: the server stored this image with what you wrote (correction ${body.id}).`);
+  } catch (err) {
+    button.disabled = false;
+    button.textContent = "Send this correction";
+    showError(`The correction was not sent: ${err.message}`);
+  }
+}
+
+async function checkCorrections() {
+  try {
+    const response = await fetch(`${API}/health`);
+    correctionsOn = response.ok && (await response.json()).corrections === true;
+  } catch {
+    correctionsOn = false;
+  }
+}
 
 function note(prefix, text) {
   const out = $(`${prefix}-fix-note`);
@@ -338,8 +396,10 @@ let digitAnswer = null;
 function resetDigitFix(answer) {
   digitAnswer = answer;
   $("draw-fix").hidden = !answer;
+  delete $("draw-fix").dataset.sent;
   openFix("draw", false);
   note("draw", "");
+  withdrawSend("draw");
   for (const li of bars) li.classList.remove("meant");
   for (const button of document.querySelectorAll("#draw-fix-digits button")) {
     const d = Number(button.dataset.digit);
@@ -359,9 +419,11 @@ function correctDigit(meant) {
   bars.forEach((li, d) => li.classList.toggle("meant", d === meant && d !== answer.digit));
   if (meant === answer.digit) {
     note("draw", `Then it read you right: ${withArticle(meant)}, ${pct(answer.confidence)} sure.`);
+    withdrawSend("draw");
     return;
   }
   noted.push({ mode: "draw", read: answer.digit, meant });
+  offerSend("draw", String(meant), "predict");
   const read =
     answer.digit === null
       ? "it found no digit"
@@ -381,6 +443,7 @@ function wireDigitFix() {
     row.append(button);
   }
   $("draw-fix-open").addEventListener("click", () => openFix("draw", $("draw-fix-panel").hidden));
+  $("draw-fix-send-button").addEventListener("click", () => sendCorrection("draw"));
 }
 
 const readings = {}; // the reading each panel shows, to compare a correction with
@@ -396,8 +459,10 @@ function resetReadingFix(prefix, reading) {
   const fix = $(`${prefix}-fix`);
   if (!fix) return; // the camera reads on and on: nothing to correct
   fix.hidden = !reading;
+  delete fix.dataset.sent;
   openFix(prefix, false);
   note(prefix, "");
+  withdrawSend(prefix);
   $(`${prefix}-fix-input`).value = "";
 }
 
@@ -408,6 +473,7 @@ function correctReading(prefix, typed) {
   const meant = typed.replace(/\s+/g, "");
   if (!/^\d+$/.test(meant)) {
     note(prefix, "Type the number you wrote, digits only.");
+    withdrawSend(prefix);
     return;
   }
   const read = reading.digits.map((d) => String(d.digit)).join("");
@@ -424,9 +490,11 @@ function correctReading(prefix, typed) {
   });
   if (meant === read) {
     note(prefix, `Then it read you right: ${read}.`);
+    withdrawSend(prefix);
     return;
   }
   noted.push({ mode: prefix, read, meant });
+  offerSend(prefix, meant, "read");
   let why;
   if (meant.length !== read.length) {
     const n = read.length;
@@ -451,6 +519,7 @@ function wireReadingFix(prefix) {
       input.select();
     }
   });
+  $(`${prefix}-fix-send-button`).addEventListener("click", () => sendCorrection(prefix));
   $(`${prefix}-fix-panel`).addEventListener("submit", (e) => {
     e.preventDefault();
     correctReading(prefix, $(`${prefix}-fix-input`).value);
@@ -641,6 +710,7 @@ async function readPhoto(file) {
   $("photo-drop").classList.toggle("filled", Boolean(width));
   try {
     const reading = await postImage("/read", blob, file.name || "image");
+    shownImage.photo = blob;
     showReading("photo", reading, width || 1, height || 1);
   } catch (err) {
     showReading("photo", null);
@@ -850,7 +920,9 @@ function start() {
     const revision = drawPad.revision;
     if (drawPad.empty) return showDigit(null, revision);
     $("draw-result").dataset.state = "busy";
-    const answer = await postImage("/predict", await drawPad.toBlob(), "drawing.png");
+    const image = await drawPad.toBlob();
+    const answer = await postImage("/predict", image, "drawing.png");
+    shownImage.draw = image;
     showDigit(answer, revision);
   }, 90);
   drawButtons.update = wirePad(drawPad, "draw");
@@ -865,7 +937,9 @@ function start() {
     if (numberPad.empty) return showReading("number", null, 1, 1, revision);
     $("number-result").dataset.state = "busy";
     const { width, height } = numberPad; // the size of the image sent, which the boxes refer to
-    const reading = await postImage("/read", await numberPad.toBlob(), "number.png");
+    const image = await numberPad.toBlob();
+    const reading = await postImage("/read", image, "number.png");
+    shownImage.number = image;
     showReading("number", reading, width, height, revision);
   }, 150);
   numberButtons.update = wirePad(numberPad, "number");
@@ -885,6 +959,7 @@ function start() {
   $("camera-stop").addEventListener("click", stopCamera);
   document.addEventListener("visibilitychange", () => document.hidden && stopCamera());
   showModel();
+  checkCorrections();
 }
 
 start();
