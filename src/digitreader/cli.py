@@ -85,7 +85,7 @@ _HELP = {
     "export": "export a trained PyTorch model to ONNX with its model card",
     "train-line": "train the CTC line reader for touching digits (needs the [train] extra)",
     "bench-models": "train and evaluate the model zoo side by side",
-    "data": "find, inspect and download MNIST; write the evaluation set and a test video",
+    "data": "find, inspect and download MNIST; write the evaluation sets and test videos",
     "predict": "recognise the single digit in each image",
     "read": "read the number (one or more digits) in each image",
     "serve": "serve the web app and REST API",

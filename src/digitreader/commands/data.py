@@ -5,6 +5,9 @@ digitreader data download [--data-dir]  fetch the four files from public mirrors
 digitreader data evalset --out DIR      write the synthetic photo/number evaluation set (PNG + labels.csv)
 digitreader data video clip.mp4         write a test video of MNIST test digits filmed on paper,
                                         with its truth per frame in clip.truth.jsonl
+digitreader data desk --out DIR         write sheets of numbers lying on desks, and the same sheets
+                                        alone (desk/, sheet/, labels.csv with the sheets' corners)
+digitreader data desk-video held.mp4    write a video of sheets on desks, each held 2.5 s, and its truth
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 
 from digitreader.commands.common import add_data_dir, fail, print_table, say
 
-HELP = "find, inspect and download MNIST; write the evaluation set and a test video"
+HELP = "find, inspect and download MNIST; write the evaluation sets and test videos"
 MIN_SIZE, MAX_SIZE = (560, 400), (3840, 2160)  # smaller: a 4-5 digit number may leave the view
 
 
@@ -43,6 +46,49 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     vid.add_argument("--size", default="640x480", metavar="WxH", help="frame width x height in pixels")
     vid.add_argument("--seed", type=int, default=0, help="random seed (the same seed writes the same video)")
     add_data_dir(vid)
+    dk = action("desk", "write sheets of numbers on desks and the same sheets alone (MNIST test digits)")
+    dk.add_argument("--out", required=True, metavar="DIR", help="folder to write desk/, sheet/ and labels.csv into")
+    dk.add_argument("--count", type=int, default=300, help="sheets")
+    dk.add_argument("--seed", type=int, default=0, help="random seed (the same seed writes the same set)")
+    add_data_dir(dk)
+    dv = action("desk-video", "write a video of sheets held on desks (MNIST test digits) and its truth")
+    dv.add_argument("out", metavar="OUT", help="the .mp4 to write; the truth goes to OUT.truth.jsonl")
+    dv.add_argument("--seconds", type=float, default=30.0, help="length of the video")
+    dv.add_argument("--seed", type=int, default=0, help="random seed (the same seed writes the same video)")
+    add_data_dir(dv)
+
+
+def _desk(args: argparse.Namespace) -> int:
+    from digitreader.data import DataError, load_mnist
+    from digitreader.data.desk import write_desk_set
+
+    if args.count < 1:
+        return fail(f"--count must be at least 1, got {args.count}")
+    try:
+        images, labels = load_mnist("test", args.data_dir)
+        labels_csv = write_desk_set(Path(args.out), images, labels, args.count, args.seed)
+    except (DataError, OSError) as exc:
+        return fail(str(exc))
+    say(f"wrote {args.count} sheets on desks and alone to {args.out} (labels in {labels_csv})")
+    return 0
+
+
+def _desk_video(args: argparse.Namespace) -> int:
+    if Path(args.out).suffix.lower() not in (".mp4", ".avi"):
+        return fail(f"OUT must end in .mp4 or .avi, got {args.out}")
+    if args.seconds <= 0:
+        return fail(f"--seconds must be positive, got {args.seconds:g}")
+    from digitreader.data import DataError, load_mnist
+    from digitreader.data.desk import write_desk_video
+    from digitreader.data.synthetic_video import truth_path
+
+    try:
+        images, labels = load_mnist("test", args.data_dir)
+        truth = write_desk_video(Path(args.out), images, labels, args.seconds, 30.0, (640, 480), args.seed)
+    except (DataError, OSError) as exc:
+        return fail(str(exc))
+    say(f"wrote {args.out} ({len(truth)} frames, 640x480, 30 fps) and {truth_path(args.out)}")
+    return 0
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -136,4 +182,5 @@ def _video(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"info": _info, "download": _download, "evalset": _evalset, "video": _video}[args.action](args)
+    actions = {"info": _info, "download": _download, "evalset": _evalset, "video": _video}
+    return {**actions, "desk": _desk, "desk-video": _desk_video}[args.action](args)

@@ -236,6 +236,13 @@ def write_video(
     seed: int = 0,
 ) -> list[FrameTruth]:
     """Write the video (mp4v) and its truth beside it (``<stem>.truth.jsonl``); return the truth."""
+    return write_frames(path, generate(images, labels, seconds, fps, size, seed), fps, size)
+
+
+def write_frames(
+    path: Path, frames: Iterator[tuple[np.ndarray, FrameTruth]], fps: float, size: tuple[int, int]
+) -> list[FrameTruth]:
+    """Write (BGR frame, truth) pairs as a video (mp4v) and the truth beside it; return the truth."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
@@ -243,7 +250,7 @@ def write_video(
         raise OSError(f"cannot write a video to {path}")
     truth = []
     try:
-        for frame, t in generate(images, labels, seconds, fps, size, seed):
+        for frame, t in frames:
             writer.write(frame)
             truth.append(t)
     finally:

@@ -19,7 +19,7 @@ noise to measure or reject.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -27,6 +27,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from digitreader.vision.blobs import along_border
 from digitreader.vision.io import Scaled, load_scaled
+from digitreader.vision.page import find_page
 
 # Images larger than this (longest side, pixels) are reduced by an integer factor first:
 # 4000x3000 -> 1000x750 (an integer INTER_AREA reduction is about 6x faster than a fractional one).
@@ -63,12 +64,19 @@ class InkMap:
     dark_ink: bool  # True: dark ink on light paper
     contrast: float  # typical stroke contrast (1 - ink / paper), 0 when no ink
     shape: tuple[int, int]  # the original image's (height, width)
+    page: np.ndarray | None = None  # 3x3: a pixel of the flattened sheet (vision.page) -> the original image's
 
     def to_original(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
         """A working-resolution box (x, y, w, h) -> the same box in the original image's pixels."""
         x, y, w, h = box
         s = self.scale
         height, width = self.shape
+        if self.page is not None:  # the box on the flattened sheet -> the box around it in the picture
+            corners = np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]]).reshape(-1, 1, 2) * s
+            p = cv2.perspectiveTransform(corners, self.page).reshape(-1, 2)
+            x0, y0 = (int(np.clip(v, 0, lim - 1)) for v, lim in zip(p.min(0), (width, height), strict=True))
+            x1, y1 = (int(np.clip(np.ceil(v), 1, lim)) for v, lim in zip(p.max(0), (width, height), strict=True))
+            return (x0, y0, max(1, x1 - x0), max(1, y1 - y0))
         x0, y0 = min(x * s, width - 1), min(y * s, height - 1)
         return (x0, y0, min(w * s, width - x0), min(h * s, height - y0))
 
@@ -351,6 +359,18 @@ def extract_ink(image: np.ndarray | Scaled, work_side: int = WORK_SIDE) -> InkMa
             grey, level = 255 - grey, 255 - level
         residual = 1.0 - grey.astype(np.float32) / max(float(level), 8.0)
         return _threshold(residual, scale, dark, shape, noise_free=True)
+    page = find_page(scaled.pixels)
+    if page is not None:
+        # A sheet on a desk: read the sheet alone, flattened; boxes map back through the page.
+        flat, k = reduce(to_grey(page.image), work_side)
+        found = _photo_ink_of(flat, 1, flat.shape)
+        back = np.diag([scaled.factor, scaled.factor, 1.0]) @ page.to_picture @ np.diag([k, k, 1.0])
+        return replace(found, shape=shape, page=back)
+    return _photo_ink_of(grey, scale, shape)
+
+
+def _photo_ink_of(grey: np.ndarray, scale: int, shape: tuple[int, int]) -> InkMap:
+    """The ink of a photo or scan (no plain background), whichever the ink's polarity."""
     dark = is_dark_ink(grey)
     found = _photo_ink(grey, dark, scale, shape)
     if not dark and BORDER_INK[0] < _border_share(found.mask) < BORDER_INK[1]:
