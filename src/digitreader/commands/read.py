@@ -31,6 +31,11 @@ def run(args: argparse.Namespace) -> int:
     return batch.run(args, "read", _work, ["text", "confidence", "digits"], _row)
 
 
+def fields(recognizer: Any, image: Any) -> dict[str, Any]:
+    """The JSON fields of one decoded image (the local engine and the Ray engine share it)."""
+    return recognizer.read(image).to_dict()
+
+
 def _work(recognizer: Any, debug: Path | None) -> batch.Work:
     def work(path: Path) -> dict[str, Any]:
         from digitreader.vision.io import load_image
