@@ -70,12 +70,12 @@ def run(args: argparse.Namespace) -> int:
 def _run_ray(args: argparse.Namespace) -> int:
     import importlib.util
 
-    if importlib.util.find_spec("ray") is None:
-        return fail("--engine ray needs Ray: pip install 'digitreader[scale]'")
     if not args.out:
         return fail("--engine ray writes its rows to a file: give --out RESULTS.parquet (or .jsonl)")
     if args.json or args.debug_dir:
         return fail("--json and --debug-dir go with the local engine; --engine ray writes --out")
+    if importlib.util.find_spec("ray") is None:
+        return fail("--engine ray needs Ray: pip install 'digitreader[scale]'")
     from digitreader.scale.command import run
 
     return run(args)

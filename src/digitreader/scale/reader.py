@@ -57,18 +57,21 @@ class ReadBatch:
 
 
 def connect(address: str | None) -> None:
-    """Join the cluster at ``address`` ('auto', 'ray://host:10001', 'host:6379'), or start a local one."""
+    """Join the cluster at ``address`` ('auto', 'ray://host:10001', 'host:6379'; else ``$RAY_ADDRESS``),
+    or start a Ray of this machine's CPUs for this run only (never someone else's 'ray start' here)."""
     import logging
 
     import ray
 
-    if not ray.is_initialized():
-        ray.init(
-            address=address,
-            runtime_env={"env_vars": THREAD_VARS},
-            logging_level=logging.WARNING,
-            configure_logging=True,
-        )
+    if ray.is_initialized():
+        return
+    address = address or os.environ.get("RAY_ADDRESS") or "local"
+    ray.init(
+        address=address,
+        runtime_env={"env_vars": THREAD_VARS},
+        logging_level=logging.WARNING,
+        **({"include_dashboard": False} if address == "local" else {}),
+    )
 
 
 def cluster_cpus() -> int:

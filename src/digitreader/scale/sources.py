@@ -28,15 +28,15 @@ def is_uri(name: str) -> bool:
 
 def expand(sources: Iterable[str], recursive: bool = True) -> list[str]:
     """Every file named by ``sources``, in order (folders and globs in natural order), without repeats."""
-    from digitreader.commands.batch import collect
+    from digitreader.commands.batch import _natural, collect
 
     files: list[str] = []
     for src in sources:
         if is_uri(src):
             files.extend(_expand_uri(src, recursive))
         elif _WILD.search(src):
-            matched = glob.glob(src, recursive=True)
-            files.extend(str(p) for p in collect(sorted(matched), recursive=False) if not Path(p).is_dir())
+            matched = [p for p in glob.glob(src, recursive=True) if not Path(p).is_dir()]
+            files.extend(sorted(matched, key=_natural))
         elif Path(src).suffix.lower() in LIST_SUFFIXES and Path(src).is_file():
             files.extend(expand(_list_file(Path(src)), recursive))
         else:
