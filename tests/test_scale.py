@@ -52,17 +52,6 @@ def local(folder: Path) -> dict[str, dict]:
     return {line["file"]: line for line in lines}
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """One real Ray cluster of 2 CPUs for the module (its address for --address); shut down at the end."""
-    ray = pytest.importorskip("ray", reason="the Ray engine needs the [scale] extra: pip install 'digitreader[scale]'")
-    context = ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="WARNING")
-    try:
-        yield context.address_info["gcs_address"]
-    finally:
-        ray.shutdown()
-
-
 def _rows(path: Path, mode: str = "read") -> list[dict]:
     from digitreader.scale.output import as_json, read_rows
 
@@ -85,10 +74,10 @@ def test_ray_engine_started_by_the_command_gives_the_local_engines_rows(
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_run_loses_no_row(
-    cluster: str, folder: Path, local: dict[str, dict], tmp_path: Path
+    ray_cluster: str, folder: Path, local: dict[str, dict], tmp_path: Path
 ) -> None:
     out = tmp_path / "r.jsonl"
-    cmd = [sys.executable, "-m", "digitreader.cli", "read", str(folder), "--engine", "ray", "--address", cluster]
+    cmd = [sys.executable, "-m", "digitreader.cli", "read", str(folder), "--engine", "ray", "--address", ray_cluster]
     proc = subprocess.Popen(
         [*cmd, "--out", str(out), "--batch-size", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -152,7 +141,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.slow
 def test_resume_reads_only_the_files_not_done(
-    cluster: str, folder: Path, local: dict[str, dict], tmp_path: Path
+    ray_cluster: str, folder: Path, local: dict[str, dict], tmp_path: Path
 ) -> None:
     import shutil
 
@@ -161,12 +150,12 @@ def test_resume_reads_only_the_files_not_done(
     half = tmp_path / "half.txt"  # a list file: the first half of the images
     half.write_text("".join(f"{f}\n" for f in files[: len(files) // 2]))
     out = tmp_path / "r.parquet"
-    first = _cli(str(half), "--engine", "ray", "--address", cluster, "--out", str(out))
+    first = _cli(str(half), "--engine", "ray", "--address", ray_cluster, "--out", str(out))
     assert first.returncode == 0, first.stderr
     assert len(_rows(out)) == len(files) // 2
     for f in files[: len(files) // 2]:  # read again, a done file would now be an error row
         f.write_bytes(b"not an image any more")
-    rest = _cli(str(images), "--engine", "ray", "--address", cluster, "--out", str(out), "--resume")
+    rest = _cli(str(images), "--engine", "ray", "--address", ray_cluster, "--out", str(out), "--resume")
     assert rest.returncode == 1, rest.stderr  # broken.png and empty.png
     assert f"{IMAGES + 2} files: {IMAGES // 2} done earlier, {IMAGES // 2 + 2} to read" in rest.stderr
     expected = [{**line, "file": line["file"].replace(str(folder), str(images))} for line in local.values()]

@@ -13,7 +13,7 @@ SHOWN_ERRORS = 10  # error lines printed on stderr; all of them are in the outpu
 
 
 def run(args: argparse.Namespace) -> int:
-    from digitreader.scale import output, reader, sources
+    from digitreader.scale import cluster, output, reader, sources
 
     out = Path(args.out)
     try:
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         if todo:
-            reader.connect(args.address)
+            cluster.connect(args.address)
             for batch in reader.rows(
                 todo,
                 mode=args.mode,

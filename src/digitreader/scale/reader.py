@@ -17,9 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from digitreader.scale import output
-
-# Single-threaded native libraries in every worker: one actor is one core.
-THREAD_VARS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+from digitreader.scale.cluster import cluster_cpus
 
 
 class ReadBatch:
@@ -54,30 +52,6 @@ class ReadBatch:
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         return output.table([self.one(name) for name in batch.column("file").to_pylist()], self.mode)
-
-
-def connect(address: str | None) -> None:
-    """Join the cluster at ``address`` ('auto', 'ray://host:10001', 'host:6379'; else ``$RAY_ADDRESS``),
-    or start a Ray of this machine's CPUs for this run only (never someone else's 'ray start' here)."""
-    import logging
-
-    import ray
-
-    if ray.is_initialized():
-        return
-    address = address or os.environ.get("RAY_ADDRESS") or "local"
-    ray.init(
-        address=address,
-        runtime_env={"env_vars": THREAD_VARS},
-        logging_level=logging.WARNING,
-        **({"include_dashboard": False} if address == "local" else {}),
-    )
-
-
-def cluster_cpus() -> int:
-    import ray
-
-    return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
 def rows(
