@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "load": ([], ["--clients", "1", "16", "--seconds", "2"]),
     "video_fps": ([], ["--seconds", "5", "--repeat", "1"]),
     "train_speed": (["--seeds", "3"], ["--seeds", "1"]),
+    "ray_scaling": ([], ["--images", "200", "--rounds", "1"]),
 }
 
 

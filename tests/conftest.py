@@ -60,3 +60,15 @@ def output_dir() -> Path:
     """Artefacts a person may want to look at after a run (screenshots, reports)."""
     OUTPUT.mkdir(exist_ok=True)
     return OUTPUT
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():  # type: ignore[no-untyped-def]
+    """One real local Ray cluster of 2 CPUs, started by this process, for the tests that pass ``--address``
+    (its GCS address); its processes are this process's descendants. Shut down in the finaliser."""
+    ray = pytest.importorskip("ray", reason="the Ray tests need the [scale] extra: pip install 'digitreader[scale]'")
+    context = ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    try:
+        yield context.address_info["gcs_address"]
+    finally:
+        ray.shutdown()

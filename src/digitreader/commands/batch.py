@@ -119,6 +119,15 @@ def is_correct(verb: str, fields: dict[str, Any], label: str) -> bool:
     return normal(fields.get("text") or "") == label
 
 
+def failure(exc: Exception) -> dict[str, Any]:
+    """The fields of a file that failed: ``{"error": message}``."""
+    from digitreader.errors import DigitReaderError
+
+    if isinstance(exc, DigitReaderError):
+        return {"error": str(exc)}
+    return {"error": f"unexpected error: {type(exc).__name__}: {exc}"}
+
+
 def results(files: list[Path], work: Work, jobs: int) -> Iterator[tuple[Path, dict[str, Any]]]:
     """(file, fields) in input order; a failure gives {"error": message} instead of raising."""
 
@@ -126,11 +135,7 @@ def results(files: list[Path], work: Work, jobs: int) -> Iterator[tuple[Path, di
         try:
             return work(path)
         except Exception as exc:  # every failure becomes an error line, never a traceback
-            from digitreader.errors import DigitReaderError
-
-            if isinstance(exc, DigitReaderError):
-                return {"error": str(exc)}
-            return {"error": f"unexpected error: {type(exc).__name__}: {exc}"}
+            return failure(exc)
 
     if jobs <= 1 or len(files) <= 1:
         for f in files:

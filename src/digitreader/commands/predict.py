@@ -30,24 +30,29 @@ def run(args: argparse.Namespace) -> int:
     return batch.run(args, "predict", _work, ["digit", "confidence", "runner-up"], _row)
 
 
+def fields(recognizer: Any, image: Any, debug: Path | None = None, stem: str = "") -> dict[str, Any]:
+    """The JSON fields of one decoded image (the local engine and the Ray engine share it)."""
+    from digitreader.errors import NoDigitError, NotADigitError
+    from digitreader.vision.preprocess import locate
+
+    try:
+        x, box = locate(image)
+        p = recognizer.predict_array(x)
+    except NoDigitError as exc:
+        reason = recognizer.explain(image, exc) if isinstance(exc, NotADigitError) else exc
+        return {"digit": None, "confidence": None, "probabilities": None, "reason": str(reason)}
+    if debug is not None:
+        from digitreader.vision.debug import write_debug
+
+        write_debug(debug, stem, image, [box], [x], [str(p.digit)], [p.confidence])
+    return p.to_dict()
+
+
 def _work(recognizer: Any, debug: Path | None) -> batch.Work:
     def work(path: Path) -> dict[str, Any]:
-        from digitreader.errors import NoDigitError, NotADigitError
         from digitreader.vision.io import load_image
-        from digitreader.vision.preprocess import locate
 
-        image = load_image(path)
-        try:
-            x, box = locate(image)
-            p = recognizer.predict_array(x)
-        except NoDigitError as exc:
-            reason = recognizer.explain(image, exc) if isinstance(exc, NotADigitError) else exc
-            return {"digit": None, "confidence": None, "probabilities": None, "reason": str(reason)}
-        if debug is not None:
-            from digitreader.vision.debug import write_debug
-
-            write_debug(debug, batch.debug_stem(path), image, [box], [x], [str(p.digit)], [p.confidence])
-        return p.to_dict()
+        return fields(recognizer, load_image(path), debug, batch.debug_stem(path))
 
     return work
 

@@ -7,6 +7,7 @@ run (Ctrl-C or kill -9) from its last finished epoch.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shlex
 from dataclasses import replace
 from pathlib import Path
@@ -83,6 +84,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="cpu, cuda, or auto (CUDA when present)")
     p.add_argument("--threads", type=int, help="CPU threads for PyTorch")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="data-parallel training on N Ray Train workers (DDP; the [scale] extra); the recipe stays the same",
+    )
+    p.add_argument(
+        "--address",
+        default=None,
+        metavar="ADDR",
+        help="the Ray cluster for --workers: 'auto', HOST:6379 or ray://HOST:10001 (none: a Ray of this machine); "
+        "--out must then be a folder every node sees",
+    )
 
 
 def config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -147,9 +162,22 @@ def run(args: argparse.Namespace) -> int:
                 say(f"warning: {note}", stderr=True)
     except DigitReaderError as exc:
         return fail(str(exc))
-    say(f"training {cfg.model} for {cfg.epochs} epochs -> {cfg.out_dir}", stderr=True)
+    if args.workers < 1:
+        return fail(f"--workers must be 1 or more, got {args.workers}")
+    on_ray = args.workers > 1 or args.address
+    if on_ray and importlib.util.find_spec("ray") is None:
+        return fail("--workers needs Ray Train: pip install 'digitreader[scale]'")
+    where = f" on {args.workers} Ray Train workers" if on_ray else ""
+    say(f"training {cfg.model} for {cfg.epochs} epochs{where} -> {cfg.out_dir}", stderr=True)
     try:
-        result = train_and_export(cfg, resume=args.resume, command=command, show_progress=not args.no_progress)
+        result = train_and_export(
+            cfg,
+            resume=args.resume,
+            command=command,
+            show_progress=not args.no_progress,
+            workers=args.workers,
+            address=args.address,
+        )
     except (DataError, DigitReaderError) as exc:  # a damaged --init checkpoint, a different run's last.pt
         return fail(str(exc))
     except KeyboardInterrupt:

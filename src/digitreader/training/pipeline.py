@@ -104,10 +104,24 @@ def export_model(
 
 
 def train_and_export(
-    cfg: TrainConfig, resume: bool = False, command: str = "", show_progress: bool = True, name: str | None = None
+    cfg: TrainConfig,
+    resume: bool = False,
+    command: str = "",
+    show_progress: bool = True,
+    name: str | None = None,
+    workers: int = 1,
+    address: str | None = None,
 ) -> ExportedRun:
-    trainer = Trainer(cfg, resume=resume, show_progress=show_progress, command=command)
-    result = trainer.run()
+    """Train ``cfg`` (in this process, or data-parallel on ``workers`` Ray Train workers when
+    ``workers > 1`` or an ``address`` is given), then calibrate, export and write the card."""
+    if workers > 1 or address:
+        from digitreader.training.distributed import train_distributed
+
+        result = train_distributed(cfg, workers, address, resume=resume, command=command, show_progress=show_progress)
+        trainer = Trainer(cfg, resume=True, show_progress=False, command=command)  # the finished run, to export
+    else:
+        trainer = Trainer(cfg, resume=resume, show_progress=show_progress, command=command)
+        result = trainer.run()
     onnx_path = Path(cfg.out_dir) / "model.onnx"
     test = (trainer.x_test[:, 0].mul(255).round().byte().cpu().numpy(), trainer.y_test.cpu().numpy())
     summary = export_model(
@@ -123,6 +137,7 @@ def train_and_export(
             "epochs": len(result.history),
             "train_images": len(trainer.x_train),
             "device": str(trainer.device),
+            "workers": workers,
             **(export.started_from(init) if (init := trainer.init_path()) is not None else {}),
         },
     )

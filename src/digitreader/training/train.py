@@ -133,7 +133,14 @@ def _loss(
 
 
 class Trainer:
-    """Holds the model, optimiser, data and history of one run."""
+    """Holds the model, optimiser, data and history of one run.
+
+    One process by default; ``training.distributed`` runs one per Ray Train worker, overriding the
+    few seams below (``_local``, ``_augment_generator``, ``_sum``, ``_agree``, ``_epoch_done``):
+    each worker steps on its share of every batch and only rank 0 writes files.
+    """
+
+    rank, world = 0, 1
 
     def __init__(self, cfg: TrainConfig, resume: bool = False, show_progress: bool = True, command: str = "") -> None:
         self.cfg, self.out, self.command = cfg, Path(cfg.out_dir), command
@@ -151,6 +158,7 @@ class Trainer:
         if init is not None:
             self._load_init(init)
         self.model = self.model.to(self.device, memory_format=torch.channels_last)
+        self.net: nn.Module = self.model  # what a training step runs (a DDP wrapper of model when distributed)
         self.ema = (
             AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
             if cfg.ema_decay > 0
@@ -241,16 +249,40 @@ class Trainer:
         self.seconds_to_target = state["seconds_to_target"]
         self.start_epoch = state["epoch"] + 1
 
+    @property
+    def is_writer(self) -> bool:
+        """Whether this process writes the run's files (the only one, or rank 0)."""
+        return self.rank == 0
+
+    def _local(self, batch: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+        """This process's share of a batch of ``order`` (all of it in one process)."""
+        return batch
+
+    def _augment_generator(self, gen: torch.Generator, epoch: int) -> torch.Generator:
+        return gen
+
+    def _sum(self, value: torch.Tensor) -> torch.Tensor:
+        """``value`` summed over the processes of the run."""
+        return value
+
+    def _agree(self, value: float) -> float:
+        """Rank 0's ``value``, so every process takes the same decision."""
+        return value
+
+    def _epoch_done(self, row: dict[str, float]) -> None:
+        """Called by every process after each epoch, once the checkpoint is written."""
+
     def _train_epoch(self, epoch: int, progress: EpochProgress) -> tuple[float, float]:
-        cfg, model = self.cfg, self.model
+        cfg, model = self.cfg, self.net
         gen = torch.Generator(device=self.device).manual_seed(cfg.seed * 100_003 + epoch)
         order = torch.randperm(len(self.x_train), generator=gen, device=self.device)
+        aug_gen = self._augment_generator(gen, epoch)
         train_mode(model, self.frozen_norms)
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.long)
         for step in range(self.steps_per_epoch):
-            idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-            xb = augment(self.x_train[idx], cfg.augment, gen)
+            idx = self._local(order[step * cfg.batch_size : (step + 1) * cfg.batch_size], order)
+            xb = augment(self.x_train[idx], cfg.augment, aug_gen)
             yb = self.y_train[idx]
             logits = model(xb)
             loss = _loss(logits, yb, cfg.label_smoothing, cfg.non_digit_weight, cfg.energy_weight)
@@ -259,19 +291,21 @@ class Trainer:
             self.optimizer.step()
             self.scheduler.step()
             if self.ema is not None:
-                self.ema.update_parameters(model)
+                self.ema.update_parameters(self.model)
             loss_sum += loss.detach() * len(idx)
             correct += (logits.argmax(1) == yb).sum()
-            progress.advance(len(idx), loss=float(loss.detach()) if step % 20 == 0 else None)
+            progress.advance(len(idx) * self.world, loss=float(loss.detach()) if step % 20 == 0 else None)
+        loss_sum, correct = self._sum(loss_sum), self._sum(correct)
         n = len(self.x_train)
         digits = int((self.y_train >= 0).sum())  # what is no digit (label -1) is never right, and not counted
         return float(loss_sum) / n, float(correct) / max(1, digits)
 
     def run(self) -> TrainResult:
         cfg = self.cfg
-        self.out.mkdir(parents=True, exist_ok=True)
-        checkpoint.clean_stale(self.out)  # what a run killed while saving left behind
-        (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+        if self.is_writer:
+            self.out.mkdir(parents=True, exist_ok=True)
+            checkpoint.clean_stale(self.out)  # what a run killed while saving left behind
+            (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
         with EpochProgress(cfg.epochs, len(self.x_train), enabled=self.show_progress) as progress:
             for epoch in range(self.start_epoch, cfg.epochs):
                 progress.start_epoch(epoch)
@@ -279,7 +313,7 @@ class Trainer:
                 train_loss, train_acc = self._train_epoch(epoch, progress)
                 self.train_seconds += time.perf_counter() - t0
                 logits = predict_logits(self.eval_model, self.x_test)
-                test_acc = float((logits.argmax(1) == self.y_test).float().mean())
+                test_acc = self._agree(float((logits.argmax(1) == self.y_test).float().mean()))
                 row = {
                     "epoch": epoch + 1,
                     "train_loss": train_loss,
@@ -292,12 +326,15 @@ class Trainer:
                 reached = cfg.target_acc is not None and test_acc >= cfg.target_acc
                 if reached and self.seconds_to_target is None:
                     self.seconds_to_target = self.train_seconds
-                checkpoint.save_atomic(self._state(epoch), self.out / "last.pt", keep_previous=True)
-                progress.end_epoch(row)
+                if self.is_writer:
+                    checkpoint.save_atomic(self._state(epoch), self.out / "last.pt", keep_previous=True)
+                    progress.end_epoch(row)
+                self._epoch_done(row)
                 if reached:
                     break
-        (self.out / "history.json").write_text(json.dumps(self.history, indent=2))
-        self.save_weights(self.out / "model.pt")
+        if self.is_writer:
+            (self.out / "history.json").write_text(json.dumps(self.history, indent=2))
+            self.save_weights(self.out / "model.pt")
         return TrainResult(
             self.out,
             self.history,

@@ -88,6 +88,25 @@ def load_scaled(image: Any, max_pixels: int = DEFAULT_MAX_PIXELS, work_side: int
     )
 
 
+def read_file(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of an image file, with ``load_image``'s checks and messages (a FIFO, a folder,
+    a dangling link or an empty file is an ``ImageError`` naming ``path``)."""
+    path = Path(path)
+    _check_file(path)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot open the file: {exc.strerror or exc}") from exc
+
+
+def load_named(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """``load_image`` of a file's bytes fetched elsewhere (a bucket, a Ray worker): the same bounded
+    decode, the same pixels and the same messages as ``load_image(name)`` on the file itself."""
+    if len(data) == 0:
+        raise ImageError(f"{name}: the file is empty (0 bytes)")
+    return _decode(io.BytesIO(data), name, max_pixels).pixels
+
+
 def pixel_count(data: bytes) -> int:
     """Width x height from an image file's header (nothing decoded); 0 when it is not one we open."""
     try:
