@@ -26,6 +26,11 @@ SHARP = 0.6  # ... and of those, this share makes most of the step within 4 thum
 MAX_SKEW = 40.0  # degrees: no corner angle further than this from a right angle
 BEND = 0.2  # sin of the largest bend (about 12 degrees) along one side of a sheet (perspective, a hand)
 LINES = 12  # the longest straight edges tried as a sheet's sides
+STROKE_SPAN = 0.025  # of the thumbnail's longest side: strokes thinner than this are writing ...
+STROKE_CONTRAST = 0.3  # ... when at least this much darker than around them (grain and shadows are less)
+PAPER_LIKE = 0.6  # ... on something at least this bright against the page's paper
+BAR_LENGTH, BAR_ASPECT = 0.12, 4.0  # ... not counting long straight bars (a pen beside the sheet)
+OUTSIDE_INK = 0.5  # a page with more than half as much writing outside it as inside is not the page
 INSET = 0.012  # of the sheet's smaller side, left off each edge: the edge itself and its shadow
 
 
@@ -52,10 +57,55 @@ def find_sheet(pixels: np.ndarray) -> np.ndarray | None:
     f = THUMB / max(h, w)
     thumb = cv2.resize(pixels, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
     level = _paperness(thumb)
+    strokes: tuple[np.ndarray, np.ndarray] | None = None
     for quad in _candidates(level):
-        if _stands_out(level, quad):
+        if not _stands_out(level, quad):
+            continue
+        strokes = _strokes(thumb) if strokes is None else strokes
+        if not _leaves_writing_out(strokes, quad):
             return (quad / f).astype(np.float32)
     return None
+
+
+def _strokes(thumb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dark thin strokes of the thumbnail (bool; handwriting, not a desk's grain or a shadow), and the
+    brightness around each pixel (what the strokes lie on)."""
+    grey = thumb if thumb.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(thumb[..., :3]), cv2.COLOR_RGB2GRAY)
+    size = max(5, round(STROKE_SPAN * max(grey.shape))) | 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    around = cv2.morphologyEx(grey, cv2.MORPH_CLOSE, kernel).astype(np.float32)
+    return (around - grey.astype(np.float32)) > STROKE_CONTRAST * np.maximum(around, 32.0), around
+
+
+def _leaves_writing_out(strokes: tuple[np.ndarray, np.ndarray], quad: np.ndarray) -> bool:
+    """Would reading only inside ``quad`` lose writing? Strokes on paper as bright as the page's, outside
+    it (a shadow's edge taken for the sheet's, a line through a scanned number), are writing the page
+    would drop; a desk has hardly any."""
+    marks, around = strokes
+    h, w = marks.shape
+    inside = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(inside, [np.round(quad).astype(np.int32)], 1)
+    margin = np.ones((5, 5), np.uint8)
+    within = cv2.erode(inside, margin).view(bool)
+    if not within.any():
+        return True
+    on_paper = marks & (around >= PAPER_LIKE * float(np.median(around[within])))
+    outside = (on_paper & ~cv2.dilate(inside, margin).view(bool)).view(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(outside, connectivity=8)
+    beyond = 0
+    for k in range(1, n):
+        ys, xs = np.nonzero(labels == k) if stats[k, cv2.CC_STAT_AREA] >= 20 else ((), ())
+        if len(xs) and _bar(np.column_stack([xs, ys]).astype(np.float32), max(h, w)):
+            continue  # a pen or a ruler on the desk, not writing
+        beyond += int(stats[k, cv2.CC_STAT_AREA])
+    return beyond > max(OUTSIDE_INK * int((on_paper & within).sum()), 0.001 * h * w)
+
+
+def _bar(points: np.ndarray, side: int) -> bool:
+    """Is this mark a long straight bar (a pen, a ruler, a table's edge) rather than a stroke of writing?"""
+    (_, _), (a, b), _ = cv2.minAreaRect(points)
+    long, short = max(a, b), max(min(a, b), 1.0)
+    return long >= BAR_LENGTH * side and long >= BAR_ASPECT * short
 
 
 def flatten(pixels: np.ndarray, corners: np.ndarray) -> Page:
