@@ -71,12 +71,17 @@ class InkMap:
         x, y, w, h = box
         s = self.scale
         height, width = self.shape
-        if self.page is not None:  # the box on the flattened sheet -> the box around it in the picture
+        if self.page is not None:
+            # The box on the flattened sheet -> a box of the same shape around the same digit in the picture
+            # (not the box around the turned corners: on a turned sheet that would overlap its neighbours).
             corners = np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]]).reshape(-1, 1, 2) * s
             p = cv2.perspectiveTransform(corners, self.page).reshape(-1, 2)
-            x0, y0 = (int(np.clip(v, 0, lim - 1)) for v, lim in zip(p.min(0), (width, height), strict=True))
-            x1, y1 = (int(np.clip(np.ceil(v), 1, lim)) for v, lim in zip(p.max(0), (width, height), strict=True))
-            return (x0, y0, max(1, x1 - x0), max(1, y1 - y0))
+            k = math.sqrt(abs(cv2.contourArea(p)) / max(w * h * s * s, 1))
+            cx, cy = p.mean(axis=0)
+            bw, bh = max(1, round(w * s * k)), max(1, round(h * s * k))
+            x0 = int(np.clip(round(cx - bw / 2), 0, width - 1))
+            y0 = int(np.clip(round(cy - bh / 2), 0, height - 1))
+            return (x0, y0, max(1, min(bw, width - x0)), max(1, min(bh, height - y0)))
         x0, y0 = min(x * s, width - 1), min(y * s, height - 1)
         return (x0, y0, min(w * s, width - x0), min(h * s, height - y0))
 
