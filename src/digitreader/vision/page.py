@@ -25,7 +25,8 @@ EDGE_SHARE = 0.6  # of each side inside the frame, this share has a clear step a
 SHARP = 0.6  # ... and of those, this share makes most of the step within 4 thumbnail pixels
 MAX_SKEW = 40.0  # degrees: no corner angle further than this from a right angle
 BEND = 0.2  # sin of the largest bend (about 12 degrees) along one side of a sheet (perspective, a hand)
-LINES = 12  # the longest straight edges tried as a sheet's sides
+LINES = 24  # the longest straight edges tried as a sheet's sides
+PATCH_DARK, PATCH_SHARE = 0.8, 0.08  # inside a sheet, at most 8% is 20% darker than its surroundings
 STROKE_SPAN = 0.025  # of the thumbnail's longest side: strokes thinner than this are writing ...
 STROKE_CONTRAST = 0.3  # ... when at least this much darker than around them (grain and shadows are less)
 PAPER_LIKE = 0.6  # ... on something at least this bright against the page's paper
@@ -59,12 +60,24 @@ def find_sheet(pixels: np.ndarray) -> np.ndarray | None:
     level = _paperness(thumb)
     strokes: tuple[np.ndarray, np.ndarray] | None = None
     for quad in _candidates(level):
-        if not _stands_out(level, quad):
+        if not (_stands_out(level, quad) and _plain_inside(level, quad)):
             continue
         strokes = _strokes(thumb) if strokes is None else strokes
         if not _leaves_writing_out(strokes, quad):
             return (quad / f).astype(np.float32)
     return None
+
+
+def _plain_inside(level: np.ndarray, quad: np.ndarray) -> bool:
+    """Is the inside of ``quad`` plain paper (writing and soft shadows aside), not a patch of patterned desk?"""
+    inside = np.zeros(level.shape, np.uint8)
+    cv2.fillPoly(inside, [np.round(quad).astype(np.int32)], 1)
+    inside = cv2.erode(inside, np.ones((7, 7), np.uint8)).view(bool)
+    if not inside.any():
+        return False
+    smooth = cv2.GaussianBlur(level.astype(np.float32), (0, 0), 0.05 * max(level.shape))
+    patches = level.astype(np.float32) < PATCH_DARK * smooth
+    return float(patches[inside].mean()) <= PATCH_SHARE
 
 
 def _strokes(thumb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
