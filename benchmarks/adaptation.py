@@ -56,12 +56,12 @@ def label_of(f: Path) -> int:
 class Poster:
     """Posts corrections to a served API on a fresh database, or writes them to the store when it has no endpoint."""
 
-    def __init__(self, db: Path, token: str = "bench") -> None:
+    def __init__(self, db: Path, src: Path = SRC, token: str = "bench") -> None:
         self.db, self.proc, self.url, self.path = db, None, "", "store"
         port = _free_port()
         cmd = [sys.executable, "-m", "digitreader", "serve", "--port", str(port), "--threads", "1"]
         cmd += ["--corrections", str(db), "--admin-token", token]
-        env = {**os.environ, "PYTHONPATH": str(SRC)}
+        env = {**os.environ, "PYTHONPATH": str(src)}
         self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.url = f"http://127.0.0.1:{port}"
         if self._wait_ready():
@@ -144,12 +144,12 @@ def prepare(files: list[Path]) -> list[np.ndarray | None]:
     return out
 
 
-def run_one(files: list[Path], k: int, cfg, tmp: Path) -> dict:  # type: ignore[no-untyped-def]
+def run_one(files: list[Path], k: int, cfg, tmp: Path, src: Path = SRC) -> dict:  # type: ignore[no-untyped-def]
     """Correct the first ``k`` of ``files`` into a fresh database, fine-tune; the tuned model's path and figures."""
     from digitreader.training.finetune import finetune
 
     db = tmp / "corrections.sqlite3"
-    poster = Poster(db)
+    poster = Poster(db, src)
     try:
         for f in files[:k]:
             poster.post(f.read_bytes(), label_of(f))
@@ -182,8 +182,15 @@ def main() -> None:
         flag = "--" + name.replace("_", "-")
         p.add_argument(flag, type=type(getattr(defaults, name)), default=getattr(defaults, name))
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--serve-src", type=Path, default=SRC, help="the src folder whose `digitreader serve` takes them")
     p.add_argument("--json-out", type=Path, help="write every (writer, K) row here")
+    p.add_argument("--table", type=Path, nargs="+", help="print the table of earlier --json-out files instead")
     args = p.parse_args()
+    if args.table:
+        rows = [row for path in args.table for row in json.loads(path.read_text())]
+        cfg = FinetuneConfig(**json.loads(args.table[0].with_suffix(".config.json").read_text()))
+        table(rows, sorted({x["k"] for x in rows}), cfg, 0.0)
+        return
     if not args.cvl.is_dir():
         print(f"skipped: no {args.cvl} (the real-dev set lives in ../shared/data/real-dev)")
         return
@@ -211,7 +218,7 @@ def main() -> None:
                 continue
             before = errors(base, inputs[k:], labels[k:])
             with tempfile.TemporaryDirectory(prefix="adapt-") as tmp:
-                got = run_one(files, k, cfg, Path(tmp))
+                got = run_one(files, k, cfg, Path(tmp), args.serve_src)
                 after = errors(Recognizer(got.pop("onnx")), inputs[k:], labels[k:])
             rows.append({"writer": writer, "k": k, "rest": len(files) - k, "before": before, "after": after, **got})
             print(
@@ -222,6 +229,8 @@ def main() -> None:
             )
     if args.json_out:
         args.json_out.write_text(json.dumps(rows, indent=1))
+        settings = {k: v for k, v in cfg.to_dict().items() if k != "augment"}
+        args.json_out.with_suffix(".config.json").write_text(json.dumps(settings))
     table(rows, ks, cfg, time.perf_counter() - t_start)
 
 
@@ -244,7 +253,7 @@ def table(rows: list[dict], ks: list[int], cfg, seconds: float) -> None:  # type
         rate_b = np.mean([x["before"] / x["rest"] for x in r])
         rate_a = np.mean([x["after"] / x["rest"] for x in r])
         mn = np.array([x["mnist_after"] for x in r])
-        over = sum(x["mnist_before"] - x["mnist_after"] > cfg.max_drop for x in r)
+        over = sum(x["mnist_before"] - x["mnist_after"] > cfg.max_drop + 1e-9 for x in r)
         print(
             f"| {k} | {len(r)} | {', '.join(sorted({x['path'] for x in r}))} | {b}/{n} ({100 * b / n:.2f}%) "
             f"| {a}/{n} ({100 * a / n:.2f}%) | {100 * (1 - a / max(b, 1)):.0f}% | {100 * (1 - rate_a / rate_b):.0f}% "

@@ -263,7 +263,7 @@ def export_tuned(
     figures = before_after(init, candidate, cfg, train, held_out)
     drop = figures["mnist_test"]["before"] - figures["mnist_test"]["after"]
     card = _card(cfg, init, init_card, corrections, figures, calibration, diff, command, packed)
-    if drop > cfg.max_drop and not cfg.force:
+    if drop > cfg.max_drop + 1e-9 and not cfg.force:  # 5 of 10,000 images lost is still 0.05 points
         shutil.rmtree(scratch, ignore_errors=True)
         b, a = figures["mnist_test"]["before"], figures["mnist_test"]["after"]
         raise FinetuneRefused(
