@@ -139,7 +139,7 @@ def tune(cfg: FinetuneConfig, train: Samples, log: Any = None) -> nn.Module:
         opt.step()
         sched.step()
         if log is not None and (step % 50 == 0 or step == cfg.steps - 1):
-            log(f"step {step + 1}/{cfg.steps}  loss {float(loss):.4f}")
+            log(f"step {step + 1}/{cfg.steps}  loss {float(loss.detach()):.4f}")
     return model.eval().to("cpu")
 
 
