@@ -73,7 +73,7 @@ class FinetuneConfig:
 
 @dataclass
 class FinetuneResult:
-    onnx_path: Path | None  # None when refused
+    onnx_path: Path  # a refused model raises FinetuneRefused instead
     card: dict[str, Any]
 
 
