@@ -84,7 +84,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--corrections",
         metavar="DB",
-        help="fine-tune --init (default: bundled) on this corrections database mixed with MNIST training digits",
+        help="fine-tune --init (default: bundled) on this corrections database mixed with MNIST training digits "
+        "(here --lr defaults to 0.03 and --batch-size to 512; --limit-train bounds the MNIST replay)",
     )
     g.add_argument("--steps", type=int, help="optimiser steps (default 200)")
     g.add_argument("--share", type=float, help="share of each batch drawn from the corrections (default 0.1)")
