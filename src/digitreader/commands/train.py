@@ -81,6 +81,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--pipeline-seed", type=int, default=1, help="seed of the pipeline, style and non-digit samples")
     p.add_argument("--jobs", type=int, default=2, help="processes that make the pipeline digits")
+    g = p.add_argument_group("fine-tuning on corrections (--corrections)")
+    g.add_argument(
+        "--corrections",
+        metavar="DB",
+        help="fine-tune --init (default: bundled) on this corrections database mixed with MNIST training digits "
+        "(here --lr defaults to 0.03 and --batch-size to 512; --limit-train bounds the MNIST replay)",
+    )
+    g.add_argument("--steps", type=int, help="optimiser steps (default 200)")
+    g.add_argument("--share", type=float, help="share of each batch drawn from the corrections (default 0.1)")
+    g.add_argument("--holdout", type=float, help="share of the corrections kept back for validation (default 0.2)")
+    g.add_argument("--tune-last", type=int, help="train only the last N layers with weights (default 1; 0: all)")
+    g.add_argument(
+        "--max-drop",
+        type=float,
+        default=0.05,
+        help="refuse to export when MNIST test accuracy drops by more than this many points (default 0.05)",
+    )
+    g.add_argument("--force", action="store_true", help="export even when MNIST test accuracy drops more")
     p.add_argument("--device", default="auto", help="cpu, cuda, or auto (CUDA when present)")
     p.add_argument("--threads", type=int, help="CPU threads for PyTorch")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
@@ -151,8 +169,12 @@ def run(args: argparse.Namespace) -> int:
     from digitreader.errors import DigitReaderError
     from digitreader.training.pipeline import train_and_export
 
-    cfg = config_from_args(args)
     command = "digitreader " + shlex.join(args.argv)
+    if args.corrections:
+        from digitreader.commands.train_corrections import run_corrections
+
+        return run_corrections(args, command)
+    cfg = config_from_args(args)
     try:
         if args.resume:  # the checkpoint's own settings; a contradicting option is refused
             from digitreader.training.resume import resume_config

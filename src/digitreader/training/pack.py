@@ -43,6 +43,24 @@ def pack(digits: Path, reject: Path, out: Path) -> None:
     onnx.save(main, str(out))
 
 
+def repack(digits: Path, packed: Path, out: Path) -> None:
+    """Write ``out``: ``digits``' graph with ``packed``'s "not a digit" network beside it, unchanged.
+
+    For a digit model fine-tuned from a packed one (``training.finetune``): the reject network
+    reads the same input, so its scores, and the card's threshold, stay exactly as they were.
+    """
+    main, old = onnx.load(str(digits)), onnx.load(str(packed))
+    if [o.name for o in main.graph.output] != ["logits"] or REJECT_OUTPUT not in [o.name for o in old.graph.output]:
+        raise ValueError(f"{digits} must give 'logits' and {packed} must be a packed model (with {REJECT_OUTPUT})")
+    g = main.graph
+    g.node.extend(n for n in old.graph.node if any(o.startswith(PREFIX) or o == REJECT_OUTPUT for o in n.output))
+    g.initializer.extend(t for t in old.graph.initializer if t.name.startswith(PREFIX))
+    g.output.extend(o for o in old.graph.output if o.name == REJECT_OUTPUT)
+    onnx.checker.check_model(main)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(main, str(out))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("digits", type=Path, help="the digit model (.onnx, with its .json card)")

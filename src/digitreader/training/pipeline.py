@@ -27,14 +27,19 @@ class ExportedRun(TrainResult):
 
 
 def calibrated(
-    model: nn.Module, x_train: torch.Tensor, y_train: torch.Tensor, aug: AugmentConfig, seed: int = 0
+    model: nn.Module,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    aug: AugmentConfig,
+    seed: int = 0,
+    n: int = CALIBRATION_IMAGES,
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Wrap model with the temperature fitted on freshly augmented training images.
 
     Augmented training images are harder than the test set (the model was never scored on
     them), so the fitted temperature errs on the modest side; the test set stays untouched.
     """
-    n = min(CALIBRATION_IMAGES, len(x_train))
+    n = min(n, len(x_train))
     gen = torch.Generator(device=x_train.device).manual_seed(10_007 + seed)
     x = augment(x_train[:n], aug, gen)
     logits = predict_logits(model, x).double().cpu().numpy()
