@@ -421,7 +421,12 @@ def test_the_grain_of_a_dark_table_is_not_read_as_digits(recognizer, mnist_test,
     photos = [next(samples("photos", 1, 0, mnist=mnist_test, start=i)) for i in (147, 184, 441)]
     for s in photos:
         assert recognizer.read(s.image).text == s.label
-    monkeypatch.setattr(ink_module, "GRAIN_PIECES", 10**9)  # no grain test: the table's grain becomes "digits"
+    # Where the sheet is not found (vision.page leaves the table out when it is), the grain test is what
+    # keeps the table out: without both, the table's grain becomes "digits".
+    monkeypatch.setattr(ink_module, "find_page", lambda pixels: None)
+    for s in photos:
+        assert recognizer.read(s.image).text == s.label
+    monkeypatch.setattr(ink_module, "GRAIN_PIECES", 10**9)
     assert sum("\n" in recognizer.read(s.image).text for s in photos) >= 2
 
 
