@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from digitreader.data.render import finish, ink_style, lay_ink, lighting, paper
+from digitreader.data.render import finish, ink_style, lay_ink, lighting, paper, smooth_noise
 from digitreader.data.synthetic import KINDS, number_strokes
 from digitreader.data.synthetic_video import FrameTruth, write_frames
 
@@ -99,9 +99,9 @@ def desk_surface(h: int, w: int, kind: str, rng: np.random.Generator) -> np.ndar
         t = np.deg2rad(rng.uniform(0, 180))
         along = xs * np.float32(np.cos(t)) + ys * np.float32(np.sin(t))
         across = -xs * np.float32(np.sin(t)) + ys * np.float32(np.cos(t))
-        warp = _noise(h, w, rng, 6, 8.0)
+        warp = smooth_noise(h, w, rng, 6, 8.0)
         grain = np.sin((across + warp) * np.float32(rng.uniform(0.15, 0.5))) * 0.5 + 0.5
-        fine = _noise(h, w, rng, max(8, w // 6), 0.04) + 0.02 * np.sin(along * 0.05)
+        fine = smooth_noise(h, w, rng, max(8, w // 6), 0.04) + 0.02 * np.sin(along * 0.05)
         base = colour.astype(np.float32) * (0.8 + 0.25 * grain + fine)[..., None]
     elif kind == "pattern":
         a, b = (rng.uniform(0.1, 0.9, 3).astype(np.float32) for _ in range(2))
@@ -115,12 +115,12 @@ def desk_surface(h: int, w: int, kind: str, rng: np.random.Generator) -> np.ndar
         elif style == 1:  # stripes
             m = (np.sin(u * 2 * np.pi) > 0).astype(np.float32)
         else:  # a speckled stone or a tablecloth print
-            m = (_noise(h, w, rng, int(w / period * 2) + 2, 1.0) > 0.3).astype(np.float32)
+            m = (smooth_noise(h, w, rng, int(w / period * 2) + 2, 1.0) > 0.3).astype(np.float32)
         m = cv2.GaussianBlur(m, (0, 0), 1.0)[..., None]
         base = a * (1 - m) + b * m
     else:  # plain: grey or a colour
         base = np.full((h, w, 3), 1.0, np.float32) * rng.uniform(0.2, 0.75, 3).astype(np.float32)
-    base = base * (1.0 + _noise(h, w, rng, 10, 0.05))[..., None]
+    base = base * (1.0 + smooth_noise(h, w, rng, 10, 0.05))[..., None]
     return np.clip(base, 0.0, 1.0).astype(np.float32)
 
 
@@ -219,11 +219,6 @@ def _clutter(scene: np.ndarray, corners: np.ndarray, rng: np.random.Generator) -
         mask = np.zeros((h, w), np.float32)
         cv2.fillPoly(mask, [box.astype(np.int32)], 1.0, cv2.LINE_AA)
         scene[:] = scene * (1 - mask[..., None]) + colour * mask[..., None]
-
-
-def _noise(h: int, w: int, rng: np.random.Generator, cells: int, amp: float) -> np.ndarray:
-    coarse = rng.normal(0.0, 1.0, (int(cells) + 1, int(cells) + 1)).astype(np.float32)
-    return cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC) * np.float32(amp)
 
 
 def desk_sample(images: np.ndarray, labels: np.ndarray, seed: int, index: int) -> DeskSample:

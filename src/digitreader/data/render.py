@@ -162,7 +162,7 @@ def paper(h: int, w: int, rng: np.random.Generator, ruled: float = 0.0) -> np.nd
     base = tints[rng.choice(len(tints), p=[0.45, 0.2, 0.15, 0.1, 0.1])] * rng.uniform(0.92, 1.02)
     page = np.empty((h, w, 3), np.float32)
     page[:] = base
-    page *= 1.0 + _smooth_noise(h, w, rng, cells=rng.integers(3, 9), amp=rng.uniform(0.005, 0.03))[..., None]
+    page *= 1.0 + smooth_noise(h, w, rng, cells=rng.integers(3, 9), amp=rng.uniform(0.005, 0.03))[..., None]
     grain = rng.standard_normal((h, w), dtype=np.float32) * np.float32(rng.uniform(0.003, 0.015))
     page *= 1.0 + cv2.GaussianBlur(grain, (0, 0), sigmaX=0.7)[..., None]
     if rng.random() < ruled:
@@ -247,7 +247,7 @@ def desk(page: np.ndarray, rng: np.random.Generator, keep: tuple[int, int, int, 
     colour = np.array(rng.choice([[0.35, 0.25, 0.18], [0.2, 0.2, 0.22], [0.55, 0.45, 0.35], [0.75, 0.75, 0.72]]))
     table = np.empty_like(page)
     table[:] = colour * rng.uniform(0.8, 1.1)
-    table *= 1.0 + _smooth_noise(h, w, rng, cells=12, amp=0.08)[..., None]
+    table *= 1.0 + smooth_noise(h, w, rng, cells=12, amp=0.08)[..., None]
     mask = np.zeros((h, w), np.float32)
     for side in rng.permutation(4)[: rng.integers(1, 3)]:
         d = min(rng.uniform(0.04, 0.14), 0.6 * room[int(side)])
@@ -264,7 +264,7 @@ def desk(page: np.ndarray, rng: np.random.Generator, keep: tuple[int, int, int, 
     return page * (1 - mask[..., None]) + table * mask[..., None]
 
 
-def _smooth_noise(h: int, w: int, rng: np.random.Generator, cells: int, amp: float) -> np.ndarray:
+def smooth_noise(h: int, w: int, rng: np.random.Generator, cells: int, amp: float) -> np.ndarray:
     coarse = rng.normal(0.0, 1.0, (int(cells) + 1, int(cells) + 1)).astype(np.float32)
     return cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC) * np.float32(amp)
 

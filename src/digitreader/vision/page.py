@@ -58,26 +58,32 @@ def find_sheet(pixels: np.ndarray) -> np.ndarray | None:
     f = THUMB / max(h, w)
     thumb = cv2.resize(pixels, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
     level = _paperness(thumb)
+    patches: np.ndarray | None = None  # computed once, for the first candidate that gets this far
     strokes: tuple[np.ndarray, np.ndarray] | None = None
     for quad in _candidates(level):
-        if not (_stands_out(level, quad) and _plain_inside(level, quad)):
+        if not _stands_out(level, quad):
+            continue
+        inside = np.zeros(level.shape, np.uint8)
+        cv2.fillPoly(inside, [np.round(quad).astype(np.int32)], 1)
+        patches = _patches(level) if patches is None else patches
+        if not _plain_inside(patches, inside):
             continue
         strokes = _strokes(thumb) if strokes is None else strokes
-        if not _leaves_writing_out(strokes, quad):
+        if not _leaves_writing_out(strokes, inside):
             return (quad / f).astype(np.float32)
     return None
 
 
-def _plain_inside(level: np.ndarray, quad: np.ndarray) -> bool:
-    """Is the inside of ``quad`` plain paper (writing and soft shadows aside), not a patch of patterned desk?"""
-    inside = np.zeros(level.shape, np.uint8)
-    cv2.fillPoly(inside, [np.round(quad).astype(np.int32)], 1)
-    inside = cv2.erode(inside, np.ones((7, 7), np.uint8)).view(bool)
-    if not inside.any():
-        return False
+def _patches(level: np.ndarray) -> np.ndarray:
+    """Pixels much darker than their surroundings (bool): a patterned desk's squares and stripes, not soft shadows."""
     smooth = cv2.GaussianBlur(level.astype(np.float32), (0, 0), 0.05 * max(level.shape))
-    patches = level.astype(np.float32) < PATCH_DARK * smooth
-    return float(patches[inside].mean()) <= PATCH_SHARE
+    return level.astype(np.float32) < PATCH_DARK * smooth
+
+
+def _plain_inside(patches: np.ndarray, inside: np.ndarray) -> bool:
+    """Is the inside (uint8 mask) plain paper (writing and soft shadows aside), not a patch of patterned desk?"""
+    core = cv2.erode(inside, np.ones((7, 7), np.uint8)).view(bool)
+    return bool(core.any()) and float(patches[core].mean()) <= PATCH_SHARE
 
 
 def _strokes(thumb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -90,14 +96,12 @@ def _strokes(thumb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (around - grey.astype(np.float32)) > STROKE_CONTRAST * np.maximum(around, 32.0), around
 
 
-def _leaves_writing_out(strokes: tuple[np.ndarray, np.ndarray], quad: np.ndarray) -> bool:
-    """Would reading only inside ``quad`` lose writing? Strokes on paper as bright as the page's, outside
-    it (a shadow's edge taken for the sheet's, a line through a scanned number), are writing the page
-    would drop; a desk has hardly any."""
+def _leaves_writing_out(strokes: tuple[np.ndarray, np.ndarray], inside: np.ndarray) -> bool:
+    """Would reading only inside the page (uint8 mask) lose writing? Strokes on paper as bright as the
+    page's, outside it (a shadow's edge taken for the sheet's, a line through a scanned number), are
+    writing the page would drop; a desk has hardly any."""
     marks, around = strokes
     h, w = marks.shape
-    inside = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(inside, [np.round(quad).astype(np.int32)], 1)
     margin = np.ones((5, 5), np.uint8)
     within = cv2.erode(inside, margin).view(bool)
     if not within.any():
@@ -135,7 +139,7 @@ def flatten(pixels: np.ndarray, corners: np.ndarray) -> Page:
 
 
 def _paperness(thumb: np.ndarray) -> np.ndarray:
-    """Lightness less chroma (float32, 0-255), ink strokes smoothed away."""
+    """Lightness less chroma (uint8, 0-255), ink strokes smoothed away."""
     if thumb.ndim == 2:
         return cv2.medianBlur(thumb, 5)
     r, g, b = (thumb[..., i] for i in range(3))
@@ -191,7 +195,7 @@ def _line_quads(edges: np.ndarray) -> list[np.ndarray]:
         for c, d in pairs[i + 1 :]:
             if _angle_gap(a[0], c[0]) < np.radians(50):
                 continue
-            corners = [_cross(p, q) for p, q in ((a, c), (c, b), (b, d), (d, a))]
+            corners = [_meet(_ray(p), _ray(q)) for p, q in ((a, c), (c, b), (b, d), (d, a))]
             if any(p is None for p in corners):
                 continue
             quad = _ordered(np.float32(corners))
@@ -211,13 +215,10 @@ def _angle_gap(a: float, b: float) -> float:
     return min(d, np.pi - d)
 
 
-def _cross(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float] | None:
-    """Where two lines (angle, distance) cross."""
-    m = np.array([[-np.sin(a[0]), np.cos(a[0])], [-np.sin(b[0]), np.cos(b[0])]])
-    if abs(np.linalg.det(m)) < 1e-3:
-        return None
-    x, y = np.linalg.solve(m, [a[1], b[1]])
-    return float(x), float(y)
+def _ray(line: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """A line given as (angle, distance from the origin, ...) as a point on it and its direction."""
+    angle, rho = line[0], line[1]
+    return np.array([-np.sin(angle), np.cos(angle)]) * rho, np.array([np.cos(angle), np.sin(angle)])
 
 
 def _quads(contours: Sequence[np.ndarray], shape: tuple[int, int]) -> list[np.ndarray]:
