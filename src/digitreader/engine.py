@@ -167,7 +167,9 @@ class Recognizer:
         (``digit_score``), unless ``reject`` is False.
         """
         x = np.ascontiguousarray(np.asarray(array, np.float32).reshape(1, 1, 28, 28))
-        names = [self._logits_output, self._score_output] if reject and self.reject_below > -np.inf else ["logits"]
+        names = [self._logits_output]
+        if reject and self.reject_below > -np.inf:
+            names.append(self._score_output)
         outs = self.session.run(list(dict.fromkeys(names)), {self._input: x})
         probs = softmax(outs[0].astype(np.float64))[0]
         if len(names) > 1 and float(self.digit_score(outs[-1])[0]) < self.reject_below:
