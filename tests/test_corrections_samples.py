@@ -9,7 +9,7 @@ from drawing import draw
 
 from digitreader.corrections.samples import correction_samples, read_samples
 from digitreader.corrections.store import Correction, CorrectionStore
-from digitreader.engine import Digit, Reading
+from digitreader.results import Digit, Reading
 
 
 def png(image: np.ndarray) -> bytes:

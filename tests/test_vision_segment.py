@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from digitreader.engine import Reading
 from digitreader.errors import ImageError
+from digitreader.results import Reading
 from digitreader.vision.segment import Segment, read_number, segment
 
 

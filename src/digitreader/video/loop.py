@@ -24,7 +24,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from digitreader.engine import Reading
+from digitreader.results import Reading
 from digitreader.video.capture import Frame, VideoSource
 from digitreader.video.tracker import Box, Detection, SettledText, Tracker, TrackerConfig, number_text
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digitreader.engine import open_session
 from digitreader.errors import ModelError
+from digitreader.runtime import open_session
 
 BLANK = 10
 SECOND_OPINION = 0.25  # weight of the line reader's log-probability when it judges a single digit ...

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from digitreader.engine import Digit, Reading
 from digitreader.errors import NoDigitError
+from digitreader.results import Digit, Reading
 from digitreader.vision.blobs import Blob, components, drop_edges, drop_stray_lines, merge_strokes, reading_order
 from digitreader.vision.ink import InkMap, load_ink
 from digitreader.vision.line_reader import DIGITS, DOUBT, SECOND_OPINION, greedy, scores
