@@ -8,6 +8,8 @@ digitreader data video clip.mp4         write a test video of MNIST test digits 
 digitreader data desk --out DIR         write sheets of numbers lying on desks, and the same sheets
                                         alone (desk/, sheet/, labels.csv with the sheets' corners)
 digitreader data desk-video held.mp4    write a video of sheets on desks, each held 2.5 s, and its truth
+digitreader data fields --out DIR       write numbers in documents: register margins, cheque amounts,
+                                        rows of sheets, form boxes (PNG + labels.csv)
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import argparse
 from pathlib import Path
 
 from digitreader.commands.common import add_data_dir, fail, print_table, say
+
+KINDS = ("register", "cheque", "row", "boxes")  # data.fields.KINDS (imported here without OpenCV)
 
 HELP = "find, inspect and download MNIST; write the evaluation sets and test videos"
 MIN_SIZE, MAX_SIZE = (560, 400), (3840, 2160)  # smaller: a 4-5 digit number may leave the view
@@ -56,6 +60,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     dv.add_argument("--seconds", type=float, default=30.0, help="length of the video")
     dv.add_argument("--seed", type=int, default=0, help="random seed (the same seed writes the same video)")
     add_data_dir(dv)
+    fd = action("fields", "write numbers as they sit in documents (register margins, cheques, rows, boxes)")
+    fd.add_argument("--out", required=True, metavar="DIR", help="folder to write PNG files and labels.csv into")
+    fd.add_argument("--count", type=int, default=200, help="fields")
+    fd.add_argument("--kind", choices=KINDS, help="only this kind of field (default: a mix)")
+    fd.add_argument("--split", choices=("test", "train"), default="test", help="MNIST digits to write with")
+    fd.add_argument("--seed", type=int, default=0, help="random seed (the same seed writes the same set)")
+    add_data_dir(fd)
+
+
+def _fields(args: argparse.Namespace) -> int:
+    from digitreader.data import DataError, load_mnist
+    from digitreader.data.fields import write_fields
+
+    if args.count < 1:
+        return fail(f"--count must be at least 1, got {args.count}")
+    try:
+        images, labels = load_mnist(args.split, args.data_dir)
+        labels_csv = write_fields(Path(args.out), images, labels, args.count, args.seed, args.kind)
+    except (DataError, OSError) as exc:
+        return fail(str(exc))
+    say(f"wrote {args.count} fields to {args.out} (labels in {labels_csv})")
+    return 0
 
 
 def _desk(args: argparse.Namespace) -> int:
@@ -183,4 +209,4 @@ def _video(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     actions = {"info": _info, "download": _download, "evalset": _evalset, "video": _video}
-    return {**actions, "desk": _desk, "desk-video": _desk_video}[args.action](args)
+    return {**actions, "desk": _desk, "desk-video": _desk_video, "fields": _fields}[args.action](args)

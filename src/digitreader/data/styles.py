@@ -13,6 +13,7 @@ trained to be unsure of them (label ``NOT_A_DIGIT``), which is what lets ``predi
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import cv2
@@ -44,18 +45,34 @@ def style_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Generato
         fine = cv2.resize(images[i], (SIDE, SIDE), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255.0
         fine = np.pad(np.clip(fine, 0, 1), SIDE // 2)
         try:
-            if label == 1 and rng.random() < 0.6:
-                fine = _add_flag(fine, rng)
-            elif label == 7 and rng.random() < 0.5:
-                fine = _add_crossbar(fine, rng)
-            elif label == 0 and rng.random() < 0.15:
-                fine = _add_slash(fine, rng)
+            fine = _continental(fine, label, rng)
             out = prepared(_shape(_pen(fine, rng), rng), rng, tiny=0.4)
         except NoDigitError:  # an eroded hairline can vanish: draw another
             continue
         if _inverted(out):  # a tiny scan whose polarity was misjudged teaches nothing: draw another
             continue
         return out, label
+
+
+def _continental(fine: np.ndarray, label: int, rng: np.random.Generator) -> np.ndarray:
+    """Sometimes the continental form of a 1 (a flag), a 7 (a crossbar) or a 0 (a slash), drawn at 4x."""
+    if label == 1 and rng.random() < 0.6:
+        return _add_flag(fine, rng)
+    if label == 7 and rng.random() < 0.5:
+        return _add_crossbar(fine, rng)
+    if label == 0 and rng.random() < 0.15:
+        return _add_slash(fine, rng)
+    return fine
+
+
+def continental(digit28: np.ndarray, label: int, rng: np.random.Generator) -> np.ndarray:
+    """An MNIST digit (uint8 [28, 28]) in a continental writer's form (``_continental``): uint8 [56, 56],
+    the digit in the middle with room for a long flag."""
+    fine = cv2.resize(digit28, (SIDE, SIDE), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255.0
+    fine = np.pad(np.clip(fine, 0, 1), SIDE // 2)
+    with contextlib.suppress(NoDigitError):  # no ink core to draw from: keep the digit as it is
+        fine = _continental(fine, label, rng)
+    return np.round(cv2.resize(fine, (56, 56), interpolation=cv2.INTER_AREA) * 255).astype(np.uint8)
 
 
 def nondigit_canvas(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
