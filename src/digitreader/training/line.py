@@ -102,7 +102,7 @@ def _batch(
     return torch.from_numpy(x), targets, frames, lengths
 
 
-def _buckets(widths: np.ndarray, order: np.ndarray, size: int) -> list[np.ndarray]:
+def buckets(widths: np.ndarray, order: np.ndarray, size: int) -> list[np.ndarray]:
     """Batches of strips of similar width (less padding), in random order."""
     chunks = [order[i : i + 50 * size] for i in range(0, len(order), 50 * size)]
     batches = []
@@ -117,7 +117,7 @@ def evaluate(model: nn.Module, strips: np.ndarray, widths: np.ndarray, texts: li
     model.eval()
     right = 0
     with torch.no_grad():
-        for b in _buckets(widths, idx, 256):
+        for b in buckets(widths, idx, 256):
             x, _, frames, _ = _batch(strips, widths, texts, b, None)
             logp = model(x).numpy()
             right += sum(greedy(logp[k, : frames[k]])[0] == texts[i] for k, i in enumerate(b))
@@ -149,7 +149,7 @@ def train_line(cfg: LineConfig, log=print) -> dict:
         load_weights(model, init)
         start_acc = evaluate(model, strips, widths, texts, val_idx)
         log(f"started from {cfg.init}: held-out exact {start_acc:.2%}")
-    steps = cfg.epochs * len(_buckets(widths, train_idx, cfg.batch_size))
+    steps = cfg.epochs * len(buckets(widths, train_idx, cfg.batch_size))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15)
     ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
@@ -158,7 +158,7 @@ def train_line(cfg: LineConfig, log=print) -> dict:
         train_mode(model, frozen_norms=init is not None)
         t = time.perf_counter()
         losses = []
-        for b in _buckets(widths, rng.permutation(train_idx), cfg.batch_size):
+        for b in buckets(widths, rng.permutation(train_idx), cfg.batch_size):
             x, targets, frames, lengths = _batch(strips, widths, texts, b, rng)
             logp = model(x).transpose(0, 1)  # [T, B, 11]
             loss = ctc(logp, targets, frames, lengths)

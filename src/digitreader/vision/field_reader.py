@@ -1,0 +1,92 @@
+"""The field reader at inference: a whole field (a number with whatever is around it) -> its digits.
+
+``field_input`` normalises any crop the same way for training and reading: grey, light paper
+(inverted when the ground is dark), the paper's own shading divided out, contrast stretched,
+``HEIGHT`` px high. ``FieldReader`` runs the network (ONNX Runtime, no torch) and decodes its
+CTC output best-path, with each digit's place in the crop from the frame where it fires.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from digitreader.errors import ModelError
+from digitreader.runtime import open_session
+
+HEIGHT = 64
+MIN_WIDTH = 16
+MAX_WIDTH = 1024
+STRIDE = 2  # input columns per output frame
+BLANK = 10
+
+
+def bundled_field_model() -> Path:
+    return Path(str(resources.files("digitreader") / "assets" / "field" / "default.onnx"))
+
+
+def field_input(grey: np.ndarray) -> np.ndarray:
+    """A crop (uint8 grey, any size) as the field reader sees it: float32 [HEIGHT, W], ink 1, paper 0."""
+    h, w = grey.shape[:2]
+    width = int(np.clip(round(w * HEIGHT / max(h, 1)), MIN_WIDTH, MAX_WIDTH))
+    width += width % STRIDE
+    g = grey.astype(np.float32) / 255.0
+    g = cv2.resize(g, (width, HEIGHT), interpolation=cv2.INTER_AREA if h > HEIGHT else cv2.INTER_LINEAR)
+    if float(np.median(g)) < 0.4:  # light writing on a dark ground
+        g = 1.0 - g
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (HEIGHT // 6 + 1,) * 2)
+    paper = cv2.GaussianBlur(cv2.dilate(g, k), (0, 0), HEIGHT / 16)
+    ink = np.clip(paper - g, 0.0, None) / np.maximum(paper, 0.1)
+    top = max(float(np.percentile(ink, 99.5)), 0.15)
+    return np.clip(ink / top, 0.0, 1.0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class FieldDigit:
+    digit: int
+    confidence: float
+    frame: int  # the output frame where it fires; x = (frame + 0.5) * STRIDE in field_input's columns
+
+
+class FieldReader:
+    """The field reader network: inputs [N, 1, HEIGHT, W] -> log-probabilities [N, W / STRIDE, 11]."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, threads: int | None = None) -> None:
+        self.path = Path(path) if path is not None else bundled_field_model()
+        if not self.path.is_file():
+            raise ModelError(f"field reader {self.path} does not exist")
+        self.session = open_session(self.path, threads)
+
+    def log_probs(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """One [T, 11] array per ``field_input`` (T = W / STRIDE); all run as one padded batch."""
+        if not inputs:
+            return []
+        width = max(a.shape[1] for a in inputs)
+        x = np.zeros((len(inputs), 1, HEIGHT, width), np.float32)
+        for k, a in enumerate(inputs):
+            x[k, 0, :, : a.shape[1]] = a
+        out = self.session.run(None, {"field": x})[0]
+        return [out[k, : a.shape[1] // STRIDE].astype(np.float64) for k, a in enumerate(inputs)]
+
+    def read(self, grey: np.ndarray) -> list[FieldDigit]:
+        """The digits of one crop (uint8 grey), left to right."""
+        return decode(self.log_probs([field_input(grey)])[0])
+
+
+def decode(logp: np.ndarray) -> list[FieldDigit]:
+    """Best-path CTC decoding: each digit with its probability where it peaks."""
+    best = logp.argmax(axis=1)
+    out: list[FieldDigit] = []
+    prev = BLANK
+    for t, k in enumerate(best):
+        if k != BLANK and k != prev:
+            out.append(FieldDigit(int(k), float(np.exp(logp[t, k])), t))
+        elif k != BLANK and np.exp(logp[t, k]) > out[-1].confidence:
+            out[-1] = FieldDigit(int(k), float(np.exp(logp[t, k])), t)
+        prev = k
+    return out
