@@ -10,60 +10,19 @@ import contextlib
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 
 from digitreader.errors import ModelError, NoDigitError, NotADigitError
+from digitreader.results import Digit, Prediction, Reading
+from digitreader.runtime import open_session
+
+__all__ = ["Digit", "Prediction", "Reading", "Recognizer", "open_session"]
 
 ImageInput = Any  # path, bytes, PIL image or numpy array; see vision.io.load_image
 REJECT_OUTPUT = "reject_logits"  # a packed model's "not a digit" network (training.pack)
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """One digit: the class, its probability, and all ten probabilities."""
-
-    digit: int
-    confidence: float
-    probabilities: list[float]
-    input: np.ndarray | None = field(default=None, repr=False, compare=False)  # the 28x28 the model saw
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"digit": self.digit, "confidence": self.confidence, "probabilities": self.probabilities}
-
-
-@dataclass(frozen=True)
-class Digit:
-    """One digit of a number, with its box (x, y, w, h) in the original image's pixels."""
-
-    digit: int
-    confidence: float
-    box: tuple[int, int, int, int]
-    probabilities: list[float] = field(default_factory=list, repr=False)
-    input: np.ndarray | None = field(default=None, repr=False, compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"digit": self.digit, "confidence": self.confidence, "box": list(self.box)}
-
-
-@dataclass(frozen=True)
-class Reading:
-    """A number read from an image: its text (lines joined by newlines) and its digits."""
-
-    text: str
-    digits: list[Digit]
-
-    @property
-    def confidence(self) -> float:
-        """Probability that every digit is right (the product of the digits' confidences)."""
-        return float(np.prod([d.confidence for d in self.digits])) if self.digits else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "confidence": self.confidence, "digits": [d.to_dict() for d in self.digits]}
 
 
 def bundled_models_dir() -> Path:
@@ -84,19 +43,6 @@ def resolve_model(model: str | os.PathLike[str]) -> Path:
     raise ModelError(f"unknown model {str(model)!r}: give a path to an .onnx file or one of {names}")
 
 
-def open_session(path: Path, threads: int | None = None) -> ort.InferenceSession:
-    """An ONNX Runtime CPU session for ``path`` (``threads`` intra-op threads; None: ORT's default)."""
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads:
-        opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    try:
-        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own exception types
-        raise ModelError(f"{path} is not a loadable ONNX model: {exc}") from exc
-
-
 def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
@@ -111,14 +57,18 @@ class Recognizer:
         model: str | os.PathLike[str] = "default",
         threads: int | None = None,
         line_model: str | os.PathLike[str] | None = "default",
+        field_model: str | os.PathLike[str] | None = "default",
     ) -> None:
         """``line_model``: the CTC line reader that helps ``read`` with touching digits and
         gives a second opinion on single digits: "default" (the bundled one), a path to an
-        .onnx file, or None to read with the digit model alone."""
+        .onnx file, or None to read with the digit model alone. ``field_model``: the field
+        reader that reads each line again whole (``vision.document``): the same choices."""
         self.path = resolve_model(model)
         self._threads = threads
         self._line_model = line_model
         self._line: Any = None
+        self._field_model = field_model
+        self._field: Any = None
         self.session = open_session(self.path, threads)
         self.sha256: str = hashlib.sha256(self.path.read_bytes()).hexdigest()  # names the exact model
         card = self.path.with_suffix(".json")
@@ -234,10 +184,29 @@ class Recognizer:
 
     def read(self, image: ImageInput) -> Reading:
         """Every digit in an image, in reading order (left to right, lines top to bottom)."""
+        from digitreader.vision.ink import WORK_SIDE
+        from digitreader.vision.io import load_scaled
         from digitreader.vision.segment import read_number
 
+        scaled = load_scaled(image, work_side=WORK_SIDE)
         line = self.line_reader
-        return read_number(image, self.classify, line=line.log_probs if line is not None else None)
+        reading = read_number(scaled, self.classify, line=line.log_probs if line is not None else None)
+        fields = self.field_reader
+        if fields is None:
+            return reading
+        from digitreader.vision.document import reread
+
+        return reread(scaled, reading, fields)
+
+    @property
+    def field_reader(self) -> Any:
+        """The field reader (``vision.field_reader.FieldReader``), loaded on first use; None when off."""
+        if self._field is None and self._field_model is not None:
+            from digitreader.vision.field_reader import FieldReader, bundled_field_model
+
+            path = bundled_field_model() if self._field_model == "default" else Path(self._field_model)
+            self._field = FieldReader(path, self._threads)
+        return self._field
 
     @property
     def line_model_path(self) -> Path | None:

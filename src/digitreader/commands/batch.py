@@ -58,6 +58,13 @@ def add_arguments(p: argparse.ArgumentParser, what: str) -> None:
         "digit model doubts: "
         "'default' (bundled), an .onnx file, or 'none' (the digit model alone)",
     )
+    p.add_argument(
+        "--field-model",
+        default="default",
+        metavar="PATH",
+        help="the field reader, which reads each line again whole and leaves out what is no digit (rules, "
+        "separators, a book's edge): 'default' (bundled), an .onnx file, or 'none'",
+    )
 
 
 def _natural(path: Path) -> list[Any]:
@@ -211,12 +218,17 @@ def run(
     from digitreader.errors import ModelError
 
     try:
-        line = args.line_model
+        line, field = args.line_model, args.field_model
         recognizer = Recognizer(
-            args.model, threads=1 if args.jobs > 1 else None, line_model=None if line in (None, "none") else line
+            args.model,
+            threads=1 if args.jobs > 1 else None,
+            line_model=None if line in (None, "none") else line,
+            field_model=None if field in (None, "none") else field,
         )
         if line not in (None, "none", "default") and not Path(line).is_file():  # the bundled one is installed
             return fail(f"line reader {line} does not exist")
+        if field not in (None, "none", "default") and not Path(field).is_file():
+            return fail(f"field reader {field} does not exist")
     except ModelError as exc:
         return fail(str(exc))
     work = make_work(recognizer, Path(args.debug_dir) if args.debug_dir else None)

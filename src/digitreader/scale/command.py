@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     todo = [f for f in files if f not in done]
     say(f"{len(files)} files: {len(done)} done earlier, {len(todo)} to {args.mode}", stderr=True)
     line = None if args.line_model in (None, "none") else args.line_model
+    field = None if args.field_model in (None, "none") else args.field_model
     start = time.perf_counter()
     try:
         if todo:
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
                 mode=args.mode,
                 model=args.model,
                 line_model=line,
+                field_model=field,
                 actors=args.actors,
                 threads=args.threads,
                 batch_size=args.batch_size,

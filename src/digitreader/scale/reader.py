@@ -23,7 +23,9 @@ from digitreader.scale.cluster import cluster_cpus
 class ReadBatch:
     """A Ray Data actor: a batch of file names (an Arrow table with a ``file`` column) -> its rows."""
 
-    def __init__(self, mode: str, model: str, line_model: str | None, threads: int, cwd: str) -> None:
+    def __init__(
+        self, mode: str, model: str, line_model: str | None, field_model: str | None, threads: int, cwd: str
+    ) -> None:
         import cv2
 
         from digitreader.engine import Recognizer
@@ -32,7 +34,7 @@ class ReadBatch:
         if os.path.isdir(cwd):
             os.chdir(cwd)  # relative names mean what they meant to the driver (on a shared file system)
         self.mode = mode
-        self.recognizer = Recognizer(model, threads=threads, line_model=line_model)
+        self.recognizer = Recognizer(model, threads=threads, line_model=line_model, field_model=field_model)
         if mode == "read":
             from digitreader.commands.read import fields
         else:
@@ -60,6 +62,7 @@ def rows(
     mode: str = "read",
     model: str = "default",
     line_model: str | None = "default",
+    field_model: str | None = "default",
     actors: int | None = None,
     threads: int = 1,
     batch_size: int = 32,
@@ -79,6 +82,7 @@ def rows(
             "mode": mode,
             "model": model,
             "line_model": line_model,
+            "field_model": field_model,
             "threads": threads,
             "cwd": os.getcwd(),
         },

@@ -55,7 +55,9 @@ def load(model: str | os.PathLike[str], line_from: Recognizer | None = None) -> 
         raise ModelError(f"{model} is not a digit model: it answers {list(logits.shape)}, not [1, 10]")
     if line_from is not None and line_from.line_model_path == recognizer.line_model_path:
         recognizer._line = line_from._line  # the same file: loaded once
-    _ = recognizer.line_reader
+    if line_from is not None and line_from._field_model == recognizer._field_model:
+        recognizer._field = line_from._field
+    _ = recognizer.line_reader, recognizer.field_reader
     return recognizer
 
 

@@ -347,8 +347,9 @@ def plain_background(grey: np.ndarray) -> tuple[int, bool] | None:
 
 
 def load_ink(image: object) -> InkMap:
-    """The ink map of anything ``load_image`` accepts; a large JPEG is decoded at the size it is worked at."""
-    return extract_ink(load_scaled(image, work_side=WORK_SIDE))
+    """The ink map of anything ``load_image`` accepts (or of an image ``load_scaled`` already decoded);
+    a large JPEG is decoded at the size it is worked at."""
+    return extract_ink(image if isinstance(image, Scaled) else load_scaled(image, work_side=WORK_SIDE))
 
 
 def extract_ink(image: np.ndarray | Scaled, work_side: int = WORK_SIDE) -> InkMap:
