@@ -1,7 +1,8 @@
-"""Single digits by other writers, at any size, and what is no digit: this checkout, the previous release and
-the seeds' resize-only method, on the same images in one run.
+"""Single digits by other writers, at any size, what is no digit, and numbers in documents: this checkout, the
+previous release and the seeds' resize-only method, on the same images in one run.
 
     DIGITREADER_DATA=../shared/data/mnist python benchmarks/real_accuracy.py [--count N] [--baseline-src DIR]
+        [--parts digits,documents]
 
 Sets (each skipped with a message when its data is absent):
   cvl-train, cvl-valid  ../shared/data/real-dev/cvl-digits (127 writers, 28x28 dark on light): real handwriting,
@@ -14,8 +15,15 @@ Sets (each skipped with a message when its data is absent):
   non-digits            dots, dashes, scribbles, letters, shapes, blots and pairs of MNIST *test* digits, drawn
                         dark on paper (``data.styles``, seed 2026): the share read as a digit must be small
 
+Documents (``read``, the exact digit string):
+  register-rows         ../shared/data/real-dev/register-rows/validation: 2,697 crops of register margins whose
+                        label is digits only (real scans; for measuring only, never trained on)
+  cheques               generated cheque amounts from MNIST *test* digits (``data.fields``, kind ``cheque``,
+                        seed 2027): security patterns, separators, trailing dashes, printed boxes and currency
+
 For a digit set: the share read right and the share rejected ("no digit"); for non-digits: the share read as a
-digit. Methods: ``digitreader`` (``Recognizer.predict``), ``previous`` (the same through ``--baseline-src``'s
+digit; for a document set: the share read exactly (resize-only reads one digit from the whole image).
+Methods: ``digitreader`` (``Recognizer.predict``), ``previous`` (the same through ``--baseline-src``'s
 code and bundled model, in a subprocess) and ``resize-only`` (the whole image to 28x28, as the seeds do).
 """
 
@@ -36,6 +44,41 @@ import numpy as np
 
 CVL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real-dev" / "cvl-digits"
 NON_DIGIT_SEED = 2026
+CHEQUE_SEED = 2027
+DOCUMENTS = ("register-rows", "cheques")
+
+
+def document_sets(data_dir: str | None, count: int | None) -> dict[str, tuple[list[bytes], np.ndarray]]:
+    """name -> (encoded image files, digit strings): what ``read`` is given, as a user's files."""
+    import csv
+
+    from digitreader.data import load_mnist
+    from digitreader.data.fields import Digits, field_sample
+
+    sets: dict[str, tuple[list[bytes], np.ndarray]] = {}
+    reg = Path(os.environ.get("DIGITREADER_REAL_DEV", CVL.parent)) / "register-rows" / "validation"
+    if (reg / "labels.csv").is_file():
+        with (reg / "labels.csv").open() as f:
+            rows = [r for r in csv.DictReader(f) if r["label"].isdigit()]
+        rows = rows[:: max(1, len(rows) // count)][:count] if count else rows
+        sets["register-rows"] = (
+            [(reg / r["filename"]).read_bytes() for r in rows],
+            np.array([r["label"] for r in rows]),
+        )
+    else:
+        print(f"register-rows: skipped, no {reg} (the real-dev set lives in ../shared/data/real-dev)")
+    try:
+        x, y = load_mnist("test", data_dir, download=False)
+    except Exception as exc:
+        print(f"cheques skipped: {exc}")
+        return sets
+    digits, files, texts = Digits(x, y), [], []
+    for i in range(count or 500):
+        image, text, _ = field_sample(digits, np.random.default_rng([CHEQUE_SEED, i]), "cheque")
+        files.append(cv2.imencode(".png", image)[1].tobytes())
+        texts.append(text)
+    sets["cheques"] = (files, np.array(texts))
+    return sets
 
 
 def make_sets(data_dir: str | None, count: int | None) -> dict[str, tuple[list[np.ndarray], np.ndarray]]:
@@ -110,6 +153,16 @@ def measure(
     for name, (images, labels) in sets.items():
         right = rejected = 0
         t0 = time.perf_counter()
+        if name in DOCUMENTS:
+            for image, label in zip(images, labels, strict=True):
+                try:
+                    text = _resize_only_file(r, image) if resize_only else r.read(image).text.replace("\n", "")
+                except NoDigitError:
+                    text = ""
+                right += int(text == label)
+            n = len(labels)
+            results[name] = {"right": right, "rejected": 0, "n": n, "ms": 1000 * (time.perf_counter() - t0) / n}
+            continue
         for image, label in zip(images, labels, strict=True):
             try:
                 digit = _resize_only(r, image) if resize_only else r.predict(image).digit
@@ -125,6 +178,11 @@ def measure(
 def _resize_only(r, image: np.ndarray) -> int:  # type: ignore[no-untyped-def]
     grey = 255 - image if image.mean() > 127 else image
     return int(r.classify(cv2.resize(grey, (28, 28), interpolation=cv2.INTER_AREA)[None] / 255.0)[0].argmax())
+
+
+def _resize_only_file(r, data: bytes) -> str:  # type: ignore[no-untyped-def]
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    return str(_resize_only(r, image))
 
 
 def _objects(images: list[np.ndarray]) -> np.ndarray:
@@ -147,6 +205,7 @@ def main() -> None:
     p.add_argument("--count", type=int, help="at most N images per set (default: all)")
     p.add_argument("--model", default="default", help="the digit model (a bundled name or an .onnx file)")
     p.add_argument("--baseline-src", help="another checkout's src folder (the previous release), measured the same")
+    p.add_argument("--parts", default="digits,documents", help="digits, documents, or both (comma-separated)")
     p.add_argument("--sets", help=argparse.SUPPRESS)  # the baseline's subprocess: read the sets from this .npz
     args = p.parse_args()
     if args.sets:
@@ -154,7 +213,10 @@ def main() -> None:
         sets = {k: (list(z[k + ".x"]), z[k + ".y"]) for k in json.loads(str(z["names"]))}
         print(json.dumps(measure(sets, resize_only=False)))
         return
-    sets = make_sets(args.data_dir, args.count)
+    parts = set(args.parts.split(","))
+    sets: dict = make_sets(args.data_dir, args.count) if "digits" in parts else {}
+    if "documents" in parts:
+        sets |= document_sets(args.data_dir, args.count)
     now = measure(sets, resize_only=False, model=args.model)
     floor = measure(sets, resize_only=True, model=args.model)
     before = None
@@ -171,10 +233,14 @@ def main() -> None:
     print("| set | n | digitreader | previous release | resize-only | ms/image |")
     print("|---|---:|---:|---:|---:|---:|")
     for name in sets:
-        show = _as_digit if name == "non-digits" else _cell
+        show = _as_digit if name == "non-digits" else _exact if name in DOCUMENTS else _cell
         b = before.get(name) if before else None
         cells = [str(now[name]["n"]), show(now[name]), show(b), show(floor[name]), f"{now[name]['ms']:.2f}"]
         print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+def _exact(res: dict | None) -> str:
+    return "-" if res is None else f"{100 * res['right'] / res['n']:6.2f}% exact"
 
 
 def _as_digit(res: dict | None) -> str:

@@ -12,7 +12,7 @@ Parts (made from MNIST *test* digits only, see ``digitreader.data.synthetic``):
 
 Methods, all with the same digit model (the bundled one unless --model):
   digitreader  Recognizer.predict / Recognizer.read (vision.preprocess / vision.segment)
-  no-line      Recognizer.read without the CTC line reader (cuts judged by the digit model alone)
+  no-line      Recognizer.read without the CTC line reader and the field reader (cuts judged by the digit model alone)
   resize-only  the seeds' way: the whole image to grey, inverted when the background is light,
                resized to 28x28 (no crop, no centring); single digits only
   tesseract    Tesseract 5 (Debian's tesseract-ocr through pytesseract), digits whitelist,
@@ -59,17 +59,22 @@ def tesseract(image: np.ndarray, single: bool) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
 
-def _work(job: tuple[str, int, int, int, int, str | None, str, str]) -> list[dict]:
+def _work(job: tuple[str, int, int, int, int, str | None, str, str, str]) -> list[dict]:
     """Generate and read one chunk of a part (runs in a worker process)."""
-    part, start, count, seed, tess_limit, data_dir, model, line_model = job
+    part, start, count, seed, tess_limit, data_dir, model, line_model, field_model = job
     cv2.setNumThreads(1)
     from digitreader import Recognizer
     from digitreader.data import load_mnist
     from digitreader.data.synthetic import samples
     from digitreader.errors import NoDigitError
 
-    recognizer = Recognizer(model, threads=1, line_model=None if line_model == "none" else line_model)
-    alone = Recognizer(model, threads=1, line_model=None)
+    recognizer = Recognizer(
+        model,
+        threads=1,
+        line_model=None if line_model == "none" else line_model,
+        field_model=None if field_model == "none" else field_model,
+    )
+    alone = Recognizer(model, threads=1, line_model=None, field_model=None)
     mnist = load_mnist("test", data_dir)
     rows = []
     for s in samples(part, count, seed, mnist=mnist, start=start):
@@ -99,7 +104,7 @@ def sklearn_rows(tess: bool, model: str = "default") -> list[dict]:
     from digitreader.errors import NoDigitError
 
     recognizer = Recognizer(model)
-    alone = Recognizer(model, line_model=None)  # the seeds' way: the model alone
+    alone = Recognizer(model, line_model=None, field_model=None)  # the seeds' way: the model alone
     data = load_digits()
     rows = []
     for img, label in zip(data.images, data.target, strict=True):
@@ -141,6 +146,9 @@ def main() -> int:
     ap.add_argument("--out", default="runs/vision_accuracy.json")
     ap.add_argument("--model", default="default", help="digit model: 'default' (bundled) or an .onnx file")
     ap.add_argument("--line-model", default="default", help="line reader: 'default' (bundled), an .onnx file or 'none'")
+    ap.add_argument(
+        "--field-model", default="default", help="field reader: 'default' (bundled), an .onnx file or 'none'"
+    )
     args = ap.parse_args()
     tess = shutil.which("tesseract") is not None
     if not tess:
@@ -150,7 +158,7 @@ def main() -> int:
     end = args.start + args.count
     chunk = 50
     jobs = [
-        (p, s, min(chunk, end - s), args.seed, limit, args.data_dir, args.model, args.line_model)
+        (p, s, min(chunk, end - s), args.seed, limit, args.data_dir, args.model, args.line_model, args.field_model)
         for p in parts
         for s in range(args.start, end, chunk)
     ]
@@ -174,6 +182,7 @@ def main() -> int:
         "seed": args.seed,
         "start": args.start,
         "line_model": args.line_model,
+        "field_model": args.field_model,
         "seconds": seconds,
         "median_seconds_per_image": per_image,
         "results": summary,

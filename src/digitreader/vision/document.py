@@ -7,7 +7,8 @@ around each line without cutting, trained to leave all that out. For each line b
 are scored by the field reader (CTC); where its own reading is more likely by a clear
 margin, it replaces the line; a line the digit reader is sure of stands. An image whose one
 line is large in it (or that has none) is read as one field, whole: a crop of a register's
-margin or a cheque's amount is one field.
+margin or a cheque's amount is one field. A photo of a scene (over ``FIELD_PIXELS``) is left
+to the digit reader.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ MARGIN = 4.5  # log-likelihood by which the field reader's text must beat the li
 SURE = 0.99  # a line the digit reader is this sure of (its digits' confidences multiplied) stands
 PAD_Y, PAD_X = 0.6, 0.5  # a line's crop reaches this many line heights above/below and to each side
 WHOLE_FIELD = 0.2  # an image is one field when its one line is at least this share of its height
+# The field reader learnt from crops of fields; on photos of a scene (640x480 and up) it read lines worse than
+# the digit reader on the development photos (seed 123: 94.2% -> 91.5%), so those are left to the digit reader.
+FIELD_PIXELS = 250_000
 
 
 @dataclass
@@ -37,6 +41,8 @@ class _Line:
 
 def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
     """``reading`` with each line replaced by the field reader's reading where that is clearly likelier."""
+    if scaled.shape[0] * scaled.shape[1] > FIELD_PIXELS:
+        return reading
     grey = to_grey(scaled.pixels)
     lines = [ln for ln in _lines(reading, scaled, grey.shape) if _doubted(ln.digits)]
     if not lines:
