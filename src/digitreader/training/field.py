@@ -7,23 +7,20 @@ and OneCycle, reports exact-string accuracy on held-out fields after every epoch
 
 from __future__ import annotations
 
-import io
 import json
 import time
-import warnings
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import cv2
 import numpy as np
-import onnx
 import torch
 from torch import nn
 
 from digitreader.models.field import FieldNet
 from digitreader.training.export import sha256
-from digitreader.training.line import buckets, held_out_of
+from digitreader.training.line import buckets, export_ctc, held_out_of
 from digitreader.training.onnx_weights import train_mode
 from digitreader.vision.field_reader import BLANK, HEIGHT, STRIDE, decode
 
@@ -205,23 +202,4 @@ def _with_more(data: Fields, train_idx: np.ndarray, cfg: FieldConfig) -> tuple[F
 
 def export_field(model: nn.Module, path: Path) -> Path:
     """Write the field reader as ONNX with a dynamic batch and width."""
-    model = model.eval().cpu()
-    buf = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            (torch.zeros(1, 1, HEIGHT, 64),),
-            buf,
-            input_names=["field"],
-            output_names=["log_probs"],
-            dynamic_axes={"field": {0: "N", 3: "W"}, "log_probs": {0: "N", 1: "T"}},
-            opset_version=17,
-            dynamo=False,
-        )
-    proto = onnx.load_from_string(buf.getvalue())
-    onnx.checker.check_model(proto)
-    tmp = path.with_suffix(".onnx.tmp")
-    onnx.save(proto, tmp)
-    tmp.replace(path)
-    return path
+    return export_ctc(model, (1, 1, HEIGHT, 64), "field", path)

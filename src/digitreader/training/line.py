@@ -293,17 +293,23 @@ def line_card(cfg: LineConfig, history: list[dict], params: int, onnx_path: Path
 
 def export_line(model: nn.Module, path: Path) -> Path:
     """Write the line reader as ONNX with a dynamic batch and width."""
+    return export_ctc(model, (1, 1, 28, 64), "strip", path)
+
+
+def export_ctc(model: nn.Module, shape: tuple[int, int, int, int], name: str, path: Path) -> Path:
+    """Write a CTC reader (input ``name`` of ``shape``, output ``log_probs`` [N, T, 11]) as ONNX with a
+    dynamic batch and width, checked, replacing ``path`` only when whole."""
     model = model.eval().cpu()
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             model,
-            (torch.zeros(1, 1, 28, 64),),
+            (torch.zeros(*shape),),
             buf,
-            input_names=["strip"],
+            input_names=[name],
             output_names=["log_probs"],
-            dynamic_axes={"strip": {0: "N", 3: "W"}, "log_probs": {0: "N", 1: "T"}},
+            dynamic_axes={name: {0: "N", 3: "W"}, "log_probs": {0: "N", 1: "T"}},
             opset_version=17,
             dynamo=False,
         )
