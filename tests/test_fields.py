@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from digitreader.data.fields import KINDS, Digits, field_sample
-from digitreader.vision.field_reader import BLANK, HEIGHT, STRIDE, decode, field_input
+from digitreader.vision.field_reader import HEIGHT, STRIDE, decode, field_input
+from digitreader.vision.line_reader import BLANK
 
 
 @pytest.fixture(scope="module")

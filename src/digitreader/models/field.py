@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from digitreader.models.layers import Normalize
-from digitreader.vision.field_reader import BLANK
+from digitreader.vision.line_reader import BLANK
 
 CLASSES = BLANK + 1
 

@@ -22,7 +22,8 @@ from digitreader.models.field import FieldNet
 from digitreader.training.export import sha256
 from digitreader.training.line import buckets, export_ctc, held_out_of
 from digitreader.training.onnx_weights import train_mode
-from digitreader.vision.field_reader import BLANK, HEIGHT, STRIDE, decode
+from digitreader.vision.field_reader import HEIGHT, STRIDE, decode
+from digitreader.vision.line_reader import BLANK
 
 TASK = "CTC reading of a whole field (a number with what is around it); blank = class 10"
 

@@ -44,22 +44,19 @@ def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
     if scaled.shape[0] * scaled.shape[1] > FIELD_PIXELS:
         return reading
     grey = to_grey(scaled.pixels)
-    lines = [ln for ln in _lines(reading, scaled, grey.shape) if _doubted(ln.digits)]
-    if not lines:
+    lines = _lines(reading, scaled, grey.shape)
+    todo = [k for k, ln in enumerate(lines) if _doubted(ln.digits)]
+    if not todo:
         return reading
-    inputs = [field_input(grey[y0:y1, x0:x1]) for x0, y0, x1, y1 in (ln.crop for ln in lines)]
-    new: dict[int, list[Digit]] = {}  # id of a line's first digit (or -1: the whole field) -> its new digits
-    for line, x, logp in zip(lines, inputs, field.log_probs(inputs), strict=True):
-        mine = "".join(str(d.digit) for d in line.digits)
+    inputs = [field_input(grey[y0:y1, x0:x1]) for x0, y0, x1, y1 in (lines[k].crop for k in todo)]
+    out = [ln.digits for ln in lines]
+    for k, x, logp in zip(todo, inputs, field.log_probs(inputs), strict=True):
+        mine = "".join(str(d.digit) for d in out[k])
         found = decode(logp)
         text = "".join(str(d.digit) for d in found)
         if text != mine and _likelier(logp, text, mine):
-            new[id(line.digits[0]) if line.digits else -1] = _digits(found, x, line.crop, scaled.factor)
-    if not new:
-        return reading
-    if -1 in new:  # nothing was read, but the field reader found a number
-        return _reading([new[-1]])
-    return _reading([new.get(id(ln[0]), ln) for ln in _groups(reading)])
+            out[k] = _digits(found, x, lines[k].crop, scaled.factor)
+    return reading if out == [ln.digits for ln in lines] else _reading(out)
 
 
 def _reading(lines: list[list[Digit]]) -> Reading:
@@ -82,7 +79,7 @@ def _groups(reading: Reading) -> list[list[Digit]]:
 
 
 def _likelier(logp: np.ndarray, text: str, other: str) -> bool:
-    s = scores(logp, [text, other]) if other else scores(logp, [text, ""])
+    s = scores(logp, [text, other])
     return bool(s[0] - s[1] > MARGIN)
 
 

@@ -18,12 +18,12 @@ import numpy as np
 
 from digitreader.errors import ModelError
 from digitreader.runtime import open_session
+from digitreader.vision.line_reader import greedy
 
 HEIGHT = 64
 MIN_WIDTH = 16
 MAX_WIDTH = 1024
 STRIDE = 2  # input columns per output frame
-BLANK = 10
 
 
 def bundled_field_model() -> Path:
@@ -79,14 +79,6 @@ class FieldReader:
 
 
 def decode(logp: np.ndarray) -> list[FieldDigit]:
-    """Best-path CTC decoding: each digit with its probability where it peaks."""
-    best = logp.argmax(axis=1)
-    out: list[FieldDigit] = []
-    prev = BLANK
-    for t, k in enumerate(best):
-        if k != BLANK and k != prev:
-            out.append(FieldDigit(int(k), float(np.exp(logp[t, k])), t))
-        elif k != BLANK and np.exp(logp[t, k]) > out[-1].confidence:
-            out[-1] = FieldDigit(int(k), float(np.exp(logp[t, k])), t)
-        prev = k
-    return out
+    """Best-path CTC decoding (``line_reader.greedy``): each digit with its probability where it peaks."""
+    text, frames = greedy(logp)
+    return [FieldDigit(int(c), float(np.exp(logp[t, int(c)])), t) for c, t in zip(text, frames, strict=True)]
