@@ -5,9 +5,15 @@ it is easily misled by what surrounds a number in a real document (a book's edge
 ticks, separators, patterns). The field reader (``vision.field_reader``) reads a crop
 around each line without cutting, trained to leave all that out. For each line both texts
 are scored by the field reader (CTC); where its own reading is more likely by a clear
-margin, it replaces the line; a line the digit reader is sure of stands. An image whose one
-line is large in it (or that has none) is read as one field, whole: a crop of a register's
-margin or a cheque's amount is one field. A photo of a scene (over ``FIELD_PIXELS``) is left
+margin (a wider one where the digit reader is sure of its line), it replaces the line.
+
+An image with one line (or none) is one field: a crop of a register's margin or of a
+cheque's amount. It is read whole and around its line; when the field reader is unsure of
+both, it is also scanned in horizontal bands of several heights, and the reading the field
+reader is surest of is taken. A number a sixth of a tall crop's height is too small to read
+in the crop squeezed to ``HEIGHT`` px; a band finds it at a size the reader knows. A band's
+reading counts only where a taller band around it reads the same: a band that cuts a number
+in two reads its halves as other digits. A photo of a scene (over ``FIELD_PIXELS``) is left
 to the digit reader.
 """
 
@@ -18,25 +24,32 @@ from dataclasses import dataclass
 import numpy as np
 
 from digitreader.results import Digit, Reading
-from digitreader.vision.field_reader import HEIGHT, STRIDE, FieldReader, decode, field_input
+from digitreader.vision.field_reader import HEIGHT, MAX_WIDTH, STRIDE, FieldReader, decode, field_input
 from digitreader.vision.ink import to_grey
 from digitreader.vision.io import Scaled
-from digitreader.vision.line_reader import scores
+from digitreader.vision.line_reader import greedy, scores
 
 # Chosen on development data (real-dev register rows, the evaluation set's seed 123, fields of seed 555):
-MARGIN = 4.5  # log-likelihood by which the field reader's text must beat the line's to replace it
-SURE = 0.99  # a line the digit reader is this sure of (its digits' confidences multiplied) stands
+MARGIN = 4.5  # log-likelihood by which the field reader's text must beat the line's to replace it ...
+SURE, SURE_MARGIN = 0.99, 6.0  # ... or this, where the digit reader is this sure of the line (its digits' product)
 PAD_Y, PAD_X = 0.6, 0.5  # a line's crop reaches this many line heights above/below and to each side
-WHOLE_FIELD = 0.2  # an image is one field when its one line is at least this share of its height
+BANDS = (0.6, 0.4, 0.3, 0.25, 0.2)  # a field is scanned in bands this share of its height ...
+BAND_STEP = 1 / 3  # ... each a third of its height below the last,
+SCAN_BELOW = 0.9  # when the field reader is less sure than this of its reading of the field whole or its line;
+MIN_BAND = 32  # px: no band lower than this (a small picture is read whole)
+CONFIRM = 2.5  # a band's reading counts when a band up to this many times as tall reads the same
 # The field reader learnt from crops of fields; on photos of a scene (640x480 and up) it read lines worse than
 # the digit reader on the development photos (seed 123: 94.2% -> 91.5%), so those are left to the digit reader.
 FIELD_PIXELS = 250_000
 
 
+Crop = tuple[int, int, int, int]  # x0, y0, x1, y1 in the picture's pixels (``Scaled.pixels``)
+
+
 @dataclass
 class _Line:
     digits: list[Digit]
-    crop: tuple[int, int, int, int]  # x0, y0, x1, y1 in the picture's pixels (``Scaled.pixels``)
+    crops: list[Crop]  # where the field reader reads it; the surest reading is taken
 
 
 def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
@@ -45,18 +58,51 @@ def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
         return reading
     grey = to_grey(scaled.pixels)
     lines = _lines(reading, scaled, grey.shape)
-    todo = [k for k, ln in enumerate(lines) if _doubted(ln.digits)]
-    if not todo:
-        return reading
-    inputs = [field_input(grey[y0:y1, x0:x1]) for x0, y0, x1, y1 in (lines[k].crop for k in todo)]
     out = [ln.digits for ln in lines]
-    for k, x, logp in zip(todo, inputs, field.log_probs(inputs), strict=True):
-        mine = "".join(str(d.digit) for d in out[k])
-        found = decode(logp)
+    for k, line in enumerate(lines):
+        reads = _reads(field, grey, line.crops)
+        if len(lines) == 1 and max(r.sure for r in reads) < SCAN_BELOW:
+            reads += _confirmed(_reads(field, grey, bands(*grey.shape)), reads)
+        best = max(reads, key=lambda r: r.sure)
+        found = decode(best.logp)
         text = "".join(str(d.digit) for d in found)
-        if text != mine and _likelier(logp, text, mine):
-            out[k] = _digits(found, x, lines[k].crop, scaled.factor)
+        mine = "".join(str(d.digit) for d in line.digits)
+        if text != mine and _likelier(best.logp, text, mine, MARGIN if _doubted(line.digits) else SURE_MARGIN):
+            out[k] = _digits(found, best.x, best.crop, scaled.factor)
     return reading if out == [ln.digits for ln in lines] else _reading(out)
+
+
+@dataclass
+class _Read:
+    crop: Crop
+    x: np.ndarray  # field_input of the crop
+    logp: np.ndarray
+    text: str  # best path
+    sure: float  # P(text), 0 when it is no digit at all: a band of bare paper is sure of nothing
+
+
+def _reads(field: FieldReader, grey: np.ndarray, crops: list[Crop]) -> list[_Read]:
+    """The field reader's reading of each crop."""
+    inputs = [field_input(grey[y0:y1, x0:x1]) for x0, y0, x1, y1 in crops]
+    reads = []
+    for crop, x, logp in zip(crops, inputs, field.log_probs(inputs), strict=True):
+        text = greedy(logp)[0]
+        reads.append(_Read(crop, x, logp, text, float(np.exp(scores(logp, [text])[0])) if text else 0.0))
+    return reads
+
+
+def _confirmed(scan: list[_Read], whole: list[_Read]) -> list[_Read]:
+    """The bands whose text a taller band around them (up to ``CONFIRM`` times as tall, or the whole field)
+    reads too: a band that cuts a number in two reads its halves as other digits, alone."""
+    out = []
+    for b in scan:
+        h, mid = b.crop[3] - b.crop[1], (b.crop[1] + b.crop[3]) / 2
+        if any(
+            r.text == b.text and h < r.crop[3] - r.crop[1] <= CONFIRM * h and r.crop[1] <= mid <= r.crop[3]
+            for r in scan + whole
+        ):
+            out.append(b)
+    return out
 
 
 def _reading(lines: list[list[Digit]]) -> Reading:
@@ -78,21 +124,17 @@ def _groups(reading: Reading) -> list[list[Digit]]:
     return groups
 
 
-def _likelier(logp: np.ndarray, text: str, other: str) -> bool:
+def _likelier(logp: np.ndarray, text: str, other: str, margin: float) -> bool:
     s = scores(logp, [text, other])
-    return bool(s[0] - s[1] > MARGIN)
+    return bool(s[0] - s[1] > margin)
 
 
 def _lines(reading: Reading, scaled: Scaled, shape: tuple[int, int]) -> list[_Line]:
-    """The reading's lines with the crop each is read in (the whole picture for a single field)."""
+    """The reading's lines, each with the crops it is read in: around the line, and for a single
+    field (one line or none) also the whole picture."""
     f = scaled.factor
     H, W = shape
     groups = _groups(reading)
-    if len(groups) <= 1:
-        digits = groups[0] if groups else []
-        height = max((d.box[3] for d in digits), default=0) / f
-        if not digits or height >= WHOLE_FIELD * H:
-            return [_Line(digits, (0, 0, W, H))]
     out = []
     for digits in groups:
         x0 = min(d.box[0] for d in digits) / f
@@ -106,7 +148,24 @@ def _lines(reading: Reading, scaled: Scaled, shape: tuple[int, int]) -> list[_Li
             int(min(W, x1 + PAD_X * h)),
             int(min(H, y1 + PAD_Y * h)),
         )
-        out.append(_Line(digits, crop))
+        out.append(_Line(digits, [crop]))
+    if len(out) <= 1:  # one field: read whole as well, and scanned in bands when that is not sure
+        line = out[0] if out else _Line([], [])
+        line.crops.append((0, 0, W, H))
+        out = [line]
+    return out
+
+
+def bands(height: int, width: int) -> list[Crop]:
+    """Horizontal bands across a field of ``BANDS`` shares of its height, overlapping; a band lower
+    than ``MIN_BAND`` or wider than the field reader takes at ``HEIGHT`` px is left out."""
+    out: list[Crop] = []
+    for share in BANDS:
+        h = max(1, round(height * share))
+        if h < MIN_BAND or width * HEIGHT / h > MAX_WIDTH:
+            continue
+        step = max(1, round(h * BAND_STEP))
+        out += [(0, y, width, y + h) for y in range(0, max(1, height - h + 1), step)]
     return out
 
 

@@ -63,15 +63,21 @@ class FieldReader:
         self.session = open_session(self.path, threads)
 
     def log_probs(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        """One [T, 11] array per ``field_input`` (T = W / STRIDE); all run as one padded batch."""
-        if not inputs:
-            return []
-        width = max(a.shape[1] for a in inputs)
-        x = np.zeros((len(inputs), 1, HEIGHT, width), np.float32)
-        for k, a in enumerate(inputs):
-            x[k, 0, :, : a.shape[1]] = a
-        out = self.session.run(None, {"field": x})[0]
-        return [out[k, : a.shape[1] // STRIDE].astype(np.float64) for k, a in enumerate(inputs)]
+        """One [T, 11] array per ``field_input`` (T = W / STRIDE); inputs of like widths run as one
+        padded batch, so a narrow field is not padded to a wide one's width."""
+        out: list[np.ndarray] = [np.zeros((0, 11))] * len(inputs)
+        order = sorted(range(len(inputs)), key=lambda k: inputs[k].shape[1])
+        while order:
+            first = inputs[order[0]].shape[1]
+            n = next((i for i, k in enumerate(order) if inputs[k].shape[1] > first * 1.25 + 8), len(order))
+            group, order = order[:n], order[n:]
+            x = np.zeros((len(group), 1, HEIGHT, inputs[group[-1]].shape[1]), np.float32)
+            for i, k in enumerate(group):
+                x[i, 0, :, : inputs[k].shape[1]] = inputs[k]
+            logp = self.session.run(None, {"field": x})[0]
+            for i, k in enumerate(group):
+                out[k] = logp[i, : inputs[k].shape[1] // STRIDE].astype(np.float64)
+        return out
 
     def read(self, grey: np.ndarray) -> list[FieldDigit]:
         """The digits of one crop (uint8 grey), left to right."""
