@@ -7,7 +7,8 @@ Development data only (never the evaluation seeds 0 and 2027): real-dev register
 the first ``--registers``), fields of MNIST *test* digits of seed 555 (``data.fields``, cheques and rows) and the
 evaluation set's seed 123 (numbers from index 1000). Each image is read once by the digit reader and the field
 reader is run on every crop ``reread`` could look at (around each line, the whole field, every band); the rules
-are then replayed from those scores, as ``reread`` applies them, without running a network again.
+are then replayed from those scores, as ``reread`` applies them, without running a network again
+(``replay`` mirrors ``reread``'s decision: change both together).
 """
 
 from __future__ import annotations
