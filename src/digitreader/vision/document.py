@@ -5,7 +5,7 @@ it is easily misled by what surrounds a number in a real document (a book's edge
 ticks, separators, patterns). The field reader (``vision.field_reader``) reads a crop
 around each line without cutting, trained to leave all that out. For each line both texts
 are scored by the field reader (CTC); where its own reading is more likely by a clear
-margin (a wider one where the digit reader is sure of its line), it replaces the line.
+margin, it replaces the line; a line the digit reader is sure of stands.
 
 An image with one line (or none) is one field: a crop of a register's margin or of a
 cheque's amount. It is read whole and around its line; when the field reader is unsure of
@@ -30,8 +30,8 @@ from digitreader.vision.io import Scaled
 from digitreader.vision.line_reader import greedy, scores
 
 # Chosen on development data (real-dev register rows, the evaluation set's seed 123, fields of seed 555):
-MARGIN = 4.5  # log-likelihood by which the field reader's text must beat the line's to replace it ...
-SURE, SURE_MARGIN = 0.99, 6.0  # ... or this, where the digit reader is this sure of the line (its digits' product)
+MARGIN = 4.5  # log-likelihood by which the field reader's text must beat the line's to replace it
+SURE = 0.99  # a line the digit reader is this sure of (its digits' confidences multiplied) stands
 PAD_Y, PAD_X = 0.6, 0.5  # a line's crop reaches this many line heights above/below and to each side
 BANDS = (0.6, 0.4, 0.3, 0.25, 0.2)  # a field is scanned in bands this share of its height ...
 BAND_STEP = 1 / 3  # ... each a third of its height below the last,
@@ -60,6 +60,8 @@ def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
     lines = _lines(reading, scaled, grey.shape)
     out = [ln.digits for ln in lines]
     for k, line in enumerate(lines):
+        if not _doubted(line.digits):
+            continue
         reads = _reads(field, grey, line.crops)
         if len(lines) == 1 and max(r.sure for r in reads) < SCAN_BELOW:
             reads += _confirmed(_reads(field, grey, bands(*grey.shape)), reads)
@@ -67,7 +69,7 @@ def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
         found = decode(best.logp)
         text = "".join(str(d.digit) for d in found)
         mine = "".join(str(d.digit) for d in line.digits)
-        if text != mine and _likelier(best.logp, text, mine, MARGIN if _doubted(line.digits) else SURE_MARGIN):
+        if text != mine and _likelier(best.logp, text, mine):
             out[k] = _digits(found, best.x, best.crop, scaled.factor)
     return reading if out == [ln.digits for ln in lines] else _reading(out)
 
@@ -124,9 +126,9 @@ def _groups(reading: Reading) -> list[list[Digit]]:
     return groups
 
 
-def _likelier(logp: np.ndarray, text: str, other: str, margin: float) -> bool:
+def _likelier(logp: np.ndarray, text: str, other: str) -> bool:
     s = scores(logp, [text, other])
-    return bool(s[0] - s[1] > margin)
+    return bool(s[0] - s[1] > MARGIN)
 
 
 def _lines(reading: Reading, scaled: Scaled, shape: tuple[int, int]) -> list[_Line]:
