@@ -278,7 +278,7 @@ def _register(number: np.ndarray, h: int, pen: float, digits: Digits, rng: np.ra
     """A crop of a register's margin: the book's edge, column rules, the number somewhere in it."""
     nh, nw = number.shape
     # A margin crop stands upright (about 0.45-0.9 as wide as high) with the number a sixth of its height;
-    # a quarter are a band of it, as the reader scans a tall crop in bands (``vision.fields.scan``).
+    # a quarter are a band of it, as the reader scans a tall crop in bands (``vision.document.bands``).
     H = int(max(nh * (rng.uniform(1.3, 3.0) if rng.random() < 0.25 else rng.uniform(3.0, 8.0)), nh + 20))
     edge_share = rng.uniform(0.0, 0.45) if rng.random() < 0.8 else 0.0
     W = int(max(H * rng.uniform(0.45, 0.9), (nw + 10) / (1 - edge_share)))

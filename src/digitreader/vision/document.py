@@ -59,18 +59,17 @@ def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
     grey = to_grey(scaled.pixels)
     lines = _lines(reading, scaled, grey.shape)
     out = [ln.digits for ln in lines]
-    for k, line in enumerate(lines):
-        if not _doubted(line.digits):
-            continue
-        reads = _reads(field, grey, line.crops)
+    todo = [k for k, ln in enumerate(lines) if _doubted(ln.digits)]
+    owners = [k for k in todo for _ in lines[k].crops]
+    first = _reads(field, grey, [c for k in todo for c in lines[k].crops])  # every doubted line in one batch
+    for k in todo:
+        reads = [r for j, r in zip(owners, first, strict=True) if j == k]
         if len(lines) == 1 and max(r.sure for r in reads) < SCAN_BELOW:
             reads += _confirmed(_reads(field, grey, bands(*grey.shape)), reads)
         best = max(reads, key=lambda r: r.sure)
-        found = decode(best.logp)
-        text = "".join(str(d.digit) for d in found)
-        mine = "".join(str(d.digit) for d in line.digits)
-        if text != mine and _likelier(best.logp, text, mine):
-            out[k] = _digits(found, best.x, best.crop, scaled.factor)
+        mine = "".join(str(d.digit) for d in lines[k].digits)
+        if best.text != mine and _likelier(best.logp, best.text, mine):
+            out[k] = _digits(decode(best.logp), best.x, best.crop, scaled.factor)
     return reading if out == [ln.digits for ln in lines] else _reading(out)
 
 
