@@ -119,7 +119,7 @@ def make_sets(data_dir: str | None, count: int | None) -> dict[str, tuple[list[n
         sets["sklearn-8"] = ([np.rint(a * 255 / 16).astype(np.uint8) for a in d.images[:n]], d.target[:n])
     except ImportError:
         print("sklearn-8: skipped (scikit-learn is not installed)")
-    sets["non-digits"] = (_non_digits(x, y, count or 2000), np.full(count or 2000, -1))
+    sets["non-digits"] = _non_digits(x, y, count or 2000)
     return sets
 
 
@@ -129,16 +129,18 @@ def _fill(a: np.ndarray, side: int) -> np.ndarray:
     return 255 - cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA)
 
 
-def _non_digits(x: np.ndarray, y: np.ndarray, n: int) -> list[np.ndarray]:
-    from digitreader.data.styles import nondigit_canvas
+def _non_digits(x: np.ndarray, y: np.ndarray, n: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """``n`` non-digits on paper and their labels: -1 - the index of their kind in ``data.styles.MAKERS``."""
+    from digitreader.data.styles import MAKERS, nondigit_canvas
 
-    out = []
+    out, labels = [], []
     for i in range(n):
         rng = np.random.default_rng([NON_DIGIT_SEED, i])
-        canvas, _ = nondigit_canvas(x, y, rng)
+        canvas, kind = nondigit_canvas(x, y, rng)
         page = 235 - 200 * np.pad(canvas, 16) + rng.normal(0, 3, (canvas.shape[0] + 32, canvas.shape[1] + 32))
         out.append(np.clip(page, 0, 255).astype(np.uint8))
-    return out
+        labels.append(-1 - list(MAKERS).index(kind))
+    return out, np.array(labels)
 
 
 def measure(
@@ -163,6 +165,7 @@ def measure(
             n = len(labels)
             results[name] = {"right": right, "rejected": 0, "n": n, "ms": 1000 * (time.perf_counter() - t0) / n}
             continue
+        read_by_label: dict[str, int] = {}
         for image, label in zip(images, labels, strict=True):
             try:
                 digit = _resize_only(r, image) if resize_only else r.predict(image).digit
@@ -170,8 +173,11 @@ def measure(
                 rejected += 1
                 continue
             right += int(digit == label)
+            read_by_label[str(label)] = read_by_label.get(str(label), 0) + 1
         n = len(labels)
         results[name] = {"right": right, "rejected": rejected, "n": n, "ms": 1000 * (time.perf_counter() - t0) / n}
+        if (np.asarray(labels) < 0).all():  # what is no digit: how much of each kind was read as a digit
+            results[name]["read_by_label"] = read_by_label
     return results
 
 
@@ -237,6 +243,20 @@ def main() -> None:
         b = before.get(name) if before else None
         cells = [str(now[name]["n"]), show(now[name]), show(b), show(floor[name]), f"{now[name]['ms']:.2f}"]
         print(f"| {name} | " + " | ".join(cells) + " |")
+    if "non-digits" in sets:
+        print("\nNon-digits read as a digit, by kind (digitreader / previous release):")
+        print(_by_kind(sets["non-digits"][1], now["non-digits"], before.get("non-digits") if before else None))
+
+
+def _by_kind(labels: np.ndarray, now: dict, before: dict | None) -> str:
+    from digitreader.data.styles import MAKERS
+
+    cells = []
+    for k, kind in enumerate(MAKERS):
+        n = int((labels == -1 - k).sum())
+        share = [f"{100 * r.get('read_by_label', {}).get(str(-1 - k), 0) / max(1, n):.1f}%" for r in (now, before) if r]
+        cells.append(f"{kind} ({n}): " + " / ".join(share))
+    return "; ".join(cells)
 
 
 def _exact(res: dict | None) -> str:

@@ -9,8 +9,9 @@ from drawing import draw
 
 from digitreader.data.styles import NOT_A_DIGIT, nondigit_canvas, nondigit_sample, style_sample
 from digitreader.errors import NoDigitError, NotADigitError
+from digitreader.training.reject import MAX_DIGIT_REJECT, MAX_RESTYLED_REJECT
 from digitreader.vision.preprocess import preprocess
-from digitreader.vision.small import is_small, small_ink
+from digitreader.vision.small import SMALL_SIDE, is_small, small_ink
 
 SAMPLE = slice(1000, 1200)  # 200 MNIST test digits
 
@@ -122,9 +123,12 @@ def test_marks_that_are_no_digit_get_no_digit(recognizer, mark) -> None:
         recognizer.predict(_on_paper(canvas))
 
 
-def test_the_bundled_model_packs_a_reject_network_and_its_threshold(recognizer) -> None:
-    assert np.isfinite(recognizer.reject_below) and recognizer._score_output == "reject_logits"
-    assert recognizer.card["reject"]["held_out_digits_rejected"] <= 0.0005
+def test_the_bundled_model_packs_a_reject_network_a_gate_and_their_fused_threshold(recognizer) -> None:
+    assert np.isfinite(recognizer.reject_below) and recognizer._score_outputs == ["reject_logits", "gate_logit"]
+    assert set(recognizer.fuse) == {"bias", "energy", "gate"} and recognizer.fuse["gate"] > 0
+    entry = recognizer.card["reject"]
+    assert entry["held_out_digits_rejected"] <= MAX_DIGIT_REJECT
+    assert entry["held_out_restyled_rejected"] <= MAX_RESTYLED_REJECT
 
 
 def test_a_rejected_image_of_several_digits_points_to_read(recognizer) -> None:
@@ -138,3 +142,61 @@ def test_a_rejected_image_of_several_digits_points_to_read(recognizer) -> None:
 def test_drawn_digits_are_still_digits(recognizer) -> None:
     for digit in range(10):
         assert recognizer.predict(draw(digit, size=280)).digit == digit
+
+
+def _constant_model(path, digit: int) -> None:  # type: ignore[no-untyped-def]
+    """A real ONNX digit model (image [N,1,28,28] -> logits [N,10]) that answers ``digit`` whatever it sees."""
+    onnx = pytest.importorskip("onnx", reason="onnx comes with the [train] extra")
+    from onnx import TensorProto, helper, numpy_helper
+
+    bias = np.zeros((1, 10), np.float32)
+    bias[0, digit] = 20.0
+    graph = helper.make_graph(
+        [
+            helper.make_node("Flatten", ["image"], ["flat"], axis=1),
+            helper.make_node("MatMul", ["flat", "zeros"], ["zero"]),
+            helper.make_node("Add", ["zero", "bias"], ["logits"]),
+        ],
+        "constant",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 28, 28])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])],
+        [
+            numpy_helper.from_array(np.zeros((784, 10), np.float32), "zeros"),
+            numpy_helper.from_array(bias, "bias"),
+        ],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+
+
+def test_tiny_images_up_to_the_cards_side_go_to_the_model_of_tiny_images(mnist_test, tmp_path) -> None:
+    import json
+
+    from digitreader import Recognizer
+    from digitreader.engine import bundled_models_dir
+
+    bundled = bundled_models_dir()
+    card = json.loads((bundled / "default.json").read_text())
+    (tmp_path / "m.onnx").write_bytes((bundled / "default.onnx").read_bytes())
+    _constant_model(tmp_path / "t.onnx", 3)
+    card["tiny_images"] = {"model": "t.onnx", "max_side": 12}
+    (tmp_path / "m.json").write_text(json.dumps(card))
+    r = Recognizer(tmp_path / "m.onnx", line_model=None, field_model=None)
+    a, label = mnist_test[0][0], int(mnist_test[1][0])  # a 7
+    assert r.predict(cv2.resize(a, (10, 10), interpolation=cv2.INTER_AREA)).digit == 3  # the tiny model's answer
+    assert r.predict(cv2.resize(a, (16, 16), interpolation=cv2.INTER_AREA)).digit == label  # larger than 12 px
+    assert r.predict(cv2.resize(a, (200, 200))).digit == label and r.predict_array(a / 255).digit == label
+    (tmp_path / "t.onnx").unlink()  # a card naming a missing file: every image goes to the digit model
+    again = Recognizer(tmp_path / "m.onnx", line_model=None, field_model=None)
+    assert again.tiny_max_side == 0
+    assert again.predict(cv2.resize(a, (10, 10), interpolation=cv2.INTER_AREA)).digit == label
+
+
+def test_the_bundled_model_of_tiny_images_is_the_file_its_card_describes(recognizer) -> None:
+    import hashlib
+    import json
+
+    from digitreader.engine import bundled_models_dir
+
+    card = json.loads((bundled_models_dir() / "tiny.json").read_text())
+    assert card["sha256"] == hashlib.sha256((bundled_models_dir() / "tiny.onnx").read_bytes()).hexdigest()
+    assert recognizer.card["tiny_images"]["model"] == "tiny.onnx" and recognizer.tiny_max_side == SMALL_SIDE

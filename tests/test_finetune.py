@@ -67,7 +67,7 @@ def test_fine_tuning_on_corrections_exports_a_packed_model_whose_card_names_them
     bundled = json.loads((ROOT / "src/digitreader/assets/models/default.json").read_text())
     assert card["reject"] == bundled["reject"] and card["init_sha256"] == bundled["sha256"]
     r = Recognizer(tmp_path / "model.onnx")  # the "not a digit" network is packed beside it
-    assert r.reject_below == bundled["reject"]["energy_below"] and r._score_output == "reject_logits"
+    assert r.reject_below == bundled["reject"]["below"] and r._score_outputs == ["reject_logits", "gate_logit"]
     assert not (tmp_path / ".candidate").exists()
 
 
@@ -97,6 +97,7 @@ def test_repacking_keeps_the_not_a_digit_network_exactly(tmp_path: Path) -> None
     onnx.utils.extract_model(str(packed), str(tmp_path / "digits.onnx"), ["image"], ["logits"])
     repack(tmp_path / "digits.onnx", packed, tmp_path / "again.onnx")
     x = np.random.default_rng(0).random((4, 1, 28, 28), dtype=np.float32)
-    want = ort.InferenceSession(str(packed)).run(["logits", "reject_logits"], {"image": x})
-    got = ort.InferenceSession(str(tmp_path / "again.onnx")).run(["logits", "reject_logits"], {"image": x})
+    outputs = ["logits", "reject_logits", "gate_logit"]
+    want = ort.InferenceSession(str(packed)).run(outputs, {"image": x})
+    got = ort.InferenceSession(str(tmp_path / "again.onnx")).run(outputs, {"image": x})
     assert all(np.array_equal(a, b) for a, b in zip(want, got, strict=True))

@@ -59,3 +59,65 @@ def test_the_recognizer_scores_on_the_packed_reject_network(tmp_path) -> None:
     with pytest.raises(NotADigitError):
         r.predict_array(x[0])
     assert r.predict_array(x[0], reject=False).digit in range(10)
+
+
+def _gate_model(path, seed: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """A real ONNX gate (image [N,1,28,28] -> logits [N,1]): flatten, matmul."""
+    w = np.random.default_rng(seed).normal(0, 0.1, (784, 1)).astype(np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Flatten", ["image"], ["flat"], axis=1),
+            helper.make_node("MatMul", ["flat", "w"], ["logits"]),
+        ],
+        "gate",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 28, 28])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 1])],
+        [numpy_helper.from_array(w, "w")],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return w
+
+
+def test_a_gate_packs_beside_the_reject_network_and_the_recognizer_fuses_their_scores(tmp_path) -> None:
+    from digitreader.training.pack import repack
+
+    w1, w2 = _linear_model(tmp_path / "a.onnx", 1), _linear_model(tmp_path / "b.onnx", 2)
+    w3 = _gate_model(tmp_path / "g.onnx", 3)
+    pack(tmp_path / "a.onnx", tmp_path / "b.onnx", tmp_path / "p.onnx")
+    pack(tmp_path / "p.onnx", tmp_path / "g.onnx", tmp_path / "pg.onnx", output="gate_logit")
+    with pytest.raises(ValueError, match="already has it"):
+        pack(tmp_path / "pg.onnx", tmp_path / "g.onnx", tmp_path / "twice.onnx", output="gate_logit")
+    x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
+    session = ort.InferenceSession(str(tmp_path / "pg.onnx"), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["logits", "reject_logits", "gate_logit"]
+    logits, _, gate = session.run(None, {"image": x})
+    np.testing.assert_allclose(logits, x.reshape(3, -1) @ w1, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gate, x.reshape(3, -1) @ w3, rtol=1e-5, atol=1e-5)
+
+    fuse = {"bias": -1.0, "energy": 0.5, "gate": 2.0}
+    card = {"name": "pg", "reject": {"below": 0.0, "temperature": 1.0, "fuse": fuse}}
+    (tmp_path / "pg.json").write_text(json.dumps(card))
+    r = Recognizer(tmp_path / "pg.onnx", line_model=None)
+    z = (x.reshape(3, -1) @ w2).astype(np.float64)
+    energy = np.log(np.exp(z).sum(axis=1))
+    expected = -1.0 + 0.5 * energy + 2.0 * (x.reshape(3, -1) @ w3)[:, 0]
+    np.testing.assert_allclose(r.scores(x[:, 0]), expected, rtol=1e-5)
+
+    # A digit model fine-tuned from the packed one keeps both networks, unchanged.
+    _linear_model(tmp_path / "tuned.onnx", 4)
+    repack(tmp_path / "tuned.onnx", tmp_path / "pg.onnx", tmp_path / "again.onnx")
+    again = ort.InferenceSession(str(tmp_path / "again.onnx"), providers=["CPUExecutionProvider"])
+    assert [o.name for o in again.get_outputs()] == ["logits", "reject_logits", "gate_logit"]
+    np.testing.assert_allclose(again.run(["gate_logit"], {"image": x})[0], gate, rtol=1e-6)
+
+
+def test_a_card_that_fuses_a_score_the_model_lacks_is_refused(tmp_path) -> None:
+    from digitreader.errors import ModelError
+
+    _linear_model(tmp_path / "a.onnx", 1)
+    _linear_model(tmp_path / "b.onnx", 2)
+    pack(tmp_path / "a.onnx", tmp_path / "b.onnx", tmp_path / "p.onnx")
+    card = {"name": "p", "reject": {"below": 0.0, "fuse": {"bias": 0.0, "energy": 1.0, "gate": 1.0}}}
+    (tmp_path / "p.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="does not give"):
+        Recognizer(tmp_path / "p.onnx", line_model=None)

@@ -120,7 +120,7 @@ def test_huge_photo_and_the_box(recognizer, mnist_test) -> None:
     """A 12-megapixel frame with one digit far from the centre: found, read, boxed in original pixels."""
     digit, label = mnist_test[0][1], int(mnist_test[1][1])
     photo = on_paper(digit, size=(3000, 4000), at=(2100, 500), scale=20.0)
-    x, (bx, by, bw, bh) = locate(photo)
+    x, (bx, by, bw, bh), _ = locate(photo)
     assert recognizer.predict_array(x).digit == label
     ys, xs = np.nonzero(photo < 128)
     assert abs(bx - xs.min()) <= 12 and abs(by - ys.min()) <= 12
@@ -222,7 +222,7 @@ def test_a_shadow_lying_along_the_border_is_not_the_digit(mnist_test, recognizer
     page = on_paper(images[0], size=(480, 360), at=(360, 200), scale=2.0)
     noisy = np.clip(page + np.random.default_rng(0).normal(0, 3, page.shape), 0, 255).astype(np.uint8)
     cv2.fillPoly(noisy, [np.array([[359, 0], [359, 150], [320, 0]], np.int32)], 70)
-    x, box = locate(noisy)
+    x, box, _ = locate(noisy)
     assert int(recognizer.classify(x[None])[0].argmax()) == labels[0]
     assert box[1] >= 330
 
@@ -242,7 +242,7 @@ def test_a_digit_half_in_a_shadow_band_along_the_side_is_read(mnist_test, recogn
         ink[250:334, 646:730] = cv2.resize(images[k], None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC) / 255
         paper = 225 * (1 - 0.5 * np.clip(ink, 0, 1)) * shade * (0.9 + 0.1 * yy / h)
         photo = np.clip(paper + rng.normal(0, 3, (h, w)), 0, 255).astype(np.uint8)
-        x, box = locate(photo)
+        x, box, _ = locate(photo)
         assert box[3] < 100, box  # the digit (84 px), not the band (600 px)
         right += int(recognizer.classify(x[None])[0].argmax()) == labels[k]
     assert right >= 18  # 5 of 20 before
@@ -260,7 +260,7 @@ def test_a_stain_on_the_page_is_not_the_digit(mnist_test, recognizer) -> None:
     right = 0
     for k in range(300, 320):
         page = on_paper(images[k], size=(h, w), at=(250, 350), ink=40).astype(np.float32) * shade
-        x, box = locate(np.clip(page + rng.normal(0, 3, page.shape), 0, 255).astype(np.uint8))
+        x, box, _ = locate(np.clip(page + rng.normal(0, 3, page.shape), 0, 255).astype(np.uint8))
         assert box[0] > 300, box  # the digit (columns 350-434), not the stain (columns 90-210)
         right += int(recognizer.classify(x[None])[0].argmax()) == labels[k]
     assert right >= 19
@@ -340,7 +340,7 @@ def test_ruled_lines_broken_into_pieces_are_still_rules(mnist_test, recognizer, 
                 for x in range(0, 800, 70):
                     cv2.line(page, (x, y), (x + 45, y - 1), 150, 2)
         noisy = np.clip(page + rng.normal(0, 3, page.shape), 0, 255).astype(np.uint8)
-        x, box = locate(noisy)
+        x, box, _ = locate(noisy)
         assert box[2] < 150, box  # the digit (84 px wide at most), not a piece of rule
         right += int(recognizer.classify(x[None])[0].argmax()) == labels[k]
     assert right >= 18

@@ -23,6 +23,7 @@ __all__ = ["Digit", "Prediction", "Reading", "Recognizer", "open_session"]
 
 ImageInput = Any  # path, bytes, PIL image or numpy array; see vision.io.load_image
 REJECT_OUTPUT = "reject_logits"  # a packed model's "not a digit" network (training.pack)
+GATE_OUTPUT = "gate_logit"  # a packed model's gate: the log-odds that the input is a digit (training.gate)
 
 
 def bundled_models_dir() -> Path:
@@ -74,16 +75,25 @@ class Recognizer:
         card = self.path.with_suffix(".json")
         self.card: dict[str, Any] = json.loads(card.read_text()) if card.is_file() else {"name": self.path.stem}
         self.name: str = self.card.get("name", self.path.stem)
-        # "Not a digit": an image whose score (``digit_score``) is below the card's threshold (training.reject).
+        # "Not a digit": an image whose score (``scores``) is below the card's threshold (training.reject).
         reject = self.card.get("reject", {})
-        self.reject_below = float(reject.get("energy_below", float("-inf")))
+        self.reject_below = float(reject.get("below", reject.get("energy_below", float("-inf"))))
+        self.fuse: dict[str, float] = dict(reject.get("fuse", {}))
         scorer = self.card.get("reject_model", self.card)  # a packed reject network's card, else the model's own
         self.score_temperature = float(reject.get("temperature", scorer.get("calibration", {}).get("temperature", 1.0)))
         self._input = self.session.get_inputs()[0].name
-        # A packed model (training.pack) has a second network beside the digit model that scores "not a digit".
+        # A packed model (training.pack) has networks beside the digit model that score "not a digit".
         outputs = [o.name for o in self.session.get_outputs()]
         self._logits_output = outputs[0]
-        self._score_output = REJECT_OUTPUT if REJECT_OUTPUT in outputs else outputs[0]
+        self._score_outputs = [REJECT_OUTPUT if REJECT_OUTPUT in outputs else outputs[0]]
+        self._score_outputs += [GATE_OUTPUT] if GATE_OUTPUT in outputs else []
+        # Tiny images (vision.small) up to ``max_side`` pixels are classified by a model trained on tiny scans.
+        tiny = self.card.get("tiny_images", {})
+        tiny_path = self.path.parent / str(tiny.get("model", ""))
+        self.tiny_max_side = int(tiny.get("max_side", 0)) if tiny and tiny_path.is_file() else 0
+        self._tiny_path, self._tiny_session = tiny_path, None
+        if set(self.fuse) - {"bias", "energy"} - ({"gate"} if GATE_OUTPUT in outputs else set()):
+            raise ModelError(f"{self.path.with_suffix('.json')} fuses scores that {self.path.name} does not give")
 
     def __repr__(self) -> str:
         return f"Recognizer(model={str(self.path)!r})"
@@ -100,16 +110,24 @@ class Recognizer:
         return self.session.run([self._logits_output], {self._input: np.ascontiguousarray(x)})[0]
 
     def scores(self, batch: np.ndarray) -> np.ndarray:
-        """``digit_score`` [N] of MNIST-style inputs [N,28,28] in [0,1], from the packed reject network if any."""
+        """How much like a digit each MNIST-style input [N,28,28] in [0,1] is (``fused``): below the
+        card's threshold, ``predict`` answers "not a digit"."""
+        return self.fused(self.score_features(batch))
+
+    def score_features(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """The scores ``fused`` combines, each [N]: ``energy`` and, with a gate packed, ``gate``."""
         x = np.ascontiguousarray(np.asarray(batch, dtype=np.float32).reshape(-1, 1, 28, 28))
-        return self.digit_score(self.session.run([self._score_output], {self._input: x})[0])
+        return self._features(self.session.run(self._score_outputs, {self._input: x}))
 
     def classify(self, batch: np.ndarray) -> np.ndarray:
         """Probabilities [N,10] for MNIST-style inputs [N,28,28] in [0,1]."""
         return softmax(self.logits(batch).astype(np.float64))
 
-    def predict_array(self, array: np.ndarray, reject: bool = True) -> Prediction:
+    def predict_array(self, array: np.ndarray, reject: bool = True, tiny_side: int | None = None) -> Prediction:
         """Classify one MNIST-style 28x28 array in [0,1] (white ink on black).
+
+        ``tiny_side``: the longest side of the tiny image it was prepared from (``vision.preprocess.locate``);
+        up to the card's ``tiny_images.max_side``, the model of tiny images gives the digit's probabilities.
 
         With the line reader on, its reading of the same digit is a second opinion
         (``vision.line_reader.second_opinion``): the probabilities are the two models' combined.
@@ -117,12 +135,14 @@ class Recognizer:
         (``digit_score``), unless ``reject`` is False.
         """
         x = np.ascontiguousarray(np.asarray(array, np.float32).reshape(1, 1, 28, 28))
-        names = [self._logits_output]
-        if reject and self.reject_below > -np.inf:
-            names.append(self._score_output)
-        outs = self.session.run(list(dict.fromkeys(names)), {self._input: x})
-        probs = softmax(outs[0].astype(np.float64))[0]
-        if len(names) > 1 and float(self.digit_score(outs[-1])[0]) < self.reject_below:
+        scored = reject and self.reject_below > -np.inf
+        names = list(dict.fromkeys([self._logits_output, *(self._score_outputs if scored else [])]))
+        outs = dict(zip(names, self.session.run(names, {self._input: x}), strict=True))
+        logits = outs[self._logits_output]
+        if tiny_side is not None and tiny_side <= self.tiny_max_side:
+            logits = self._tiny_logits(x)
+        probs = softmax(logits.astype(np.float64))[0]
+        if scored and float(self.fused(self._features([outs[n] for n in self._score_outputs]))[0]) < self.reject_below:
             k = int(probs.argmax())
             raise NotADigitError(f"that doesn't look like a digit (it is nearest to a {k})", nearest=k)
         # The line reader is loaded only when the digit model doubts: a confident answer stands, and a
@@ -138,16 +158,34 @@ class Recognizer:
         k = int(probs.argmax())
         return Prediction(k, float(probs[k]), [float(p) for p in probs], input=np.asarray(array, np.float32))
 
-    def digit_score(self, logits: np.ndarray) -> np.ndarray:
-        """How much like a digit each input is: the free energy ``logsumexp`` of (uncalibrated) logits.
+    def _tiny_logits(self, x: np.ndarray) -> np.ndarray:
+        """Logits of the model of tiny images (opened on first use) for inputs [N,1,28,28]."""
+        if self._tiny_session is None:
+            self._tiny_session = open_session(self._tiny_path, self._threads)
+        return self._tiny_session.run(["logits"], {"image": x})[0]
 
-        A model trained with non-digits towards no answer (``train --non-digits``) keeps all its
-        logits low for them, and a low energy says so better than a low top probability does
-        (an ambiguous digit has a low top probability too, but a high energy).
+    def _features(self, outputs: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """``score_features`` from the score outputs' values (in ``_score_outputs``' order).
+
+        ``energy``: the free energy ``logsumexp`` of the (reject network's) logits times the
+        temperature. A model trained with non-digits towards no answer (``train --non-digits``)
+        keeps all its logits low for them, and a low energy says so better than a low top
+        probability does (an ambiguous digit has a low top probability too, but a high energy).
+        ``gate``: the gate's log-odds that the input is a digit (``training.gate``).
         """
-        z = np.asarray(logits, np.float64) * self.score_temperature
+        z = np.asarray(outputs[0], np.float64) * self.score_temperature
         top = z.max(axis=1, keepdims=True)
-        return (top + np.log(np.exp(z - top).sum(axis=1, keepdims=True)))[:, 0]
+        found = {"energy": (top + np.log(np.exp(z - top).sum(axis=1, keepdims=True)))[:, 0]}
+        if len(outputs) > 1:
+            found["gate"] = np.asarray(outputs[1], np.float64)[:, 0]
+        return found
+
+    def fused(self, features: dict[str, np.ndarray]) -> np.ndarray:
+        """One score from ``score_features``: the card's ``reject.fuse`` (a logistic regression fitted
+        by ``training.reject`` on held-out data: bias + a weight per score), else the energy alone."""
+        if not self.fuse:
+            return features["energy"]
+        return self.fuse.get("bias", 0.0) + sum(w * features[k] for k, w in self.fuse.items() if k != "bias")
 
     def predict(self, image: ImageInput) -> Prediction:
         """The single digit in an image (a photo, a drawing, or a 28x28 MNIST-style array).
@@ -156,11 +194,11 @@ class Recognizer:
         ``NotADigitError`` (a ``NoDigitError``) for a mark that is no digit, or for several digits
         (its message then says so and points to ``read``).
         """
-        from digitreader.vision.preprocess import preprocess
+        from digitreader.vision.preprocess import locate
 
-        prepared = preprocess(image)
+        located = locate(image)
         try:
-            return self.predict_array(prepared)
+            return self.predict_array(located.array, tiny_side=located.tiny_side)
         except NotADigitError as exc:
             raise self.explain(image, exc) from None
 

@@ -36,8 +36,8 @@ def fields(recognizer: Any, image: Any, debug: Path | None = None, stem: str = "
     from digitreader.vision.preprocess import locate
 
     try:
-        x, box = locate(image)
-        p = recognizer.predict_array(x)
+        x, box, tiny_side = locate(image)
+        p = recognizer.predict_array(x, tiny_side=tiny_side)
     except NoDigitError as exc:
         reason = recognizer.explain(image, exc) if isinstance(exc, NotADigitError) else exc
         return {"digit": None, "confidence": None, "probabilities": None, "reason": str(reason)}

@@ -37,8 +37,11 @@ FONTS = (
 )
 
 
-def style_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
-    """One restyled training digit: float32 [28, 28] in [0, 1] (MNIST-style) and its label."""
+def style_sample(
+    images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, tiny: float = 0.4
+) -> tuple[np.ndarray, int]:
+    """One restyled training digit: float32 [28, 28] in [0, 1] (MNIST-style) and its label; with
+    probability ``tiny`` it is shrunk to a tiny scan (7-20 px)."""
     while True:
         i = int(rng.integers(len(labels)))
         label = int(labels[i])
@@ -46,7 +49,7 @@ def style_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Generato
         fine = np.pad(np.clip(fine, 0, 1), SIDE // 2)
         try:
             fine = _continental(fine, label, rng)
-            out = prepared(_shape(_pen(fine, rng), rng), rng, tiny=0.4)
+            out = prepared(_shape(_pen(fine, rng), rng), rng, tiny=tiny)
         except NoDigitError:  # an eroded hairline can vanish: draw another
             continue
         if _inverted(out):  # a tiny scan whose polarity was misjudged teaches nothing: draw another

@@ -40,6 +40,8 @@ def _chunk(args: tuple[str, str | None, int, int, int, int | None]) -> tuple[np.
             made.append(digit_sample(images, labels, rng))
         elif kind == "styles":
             made.append(style_sample(images, labels, rng))
+        elif kind == "tiny":
+            made.append(style_sample(images, labels, rng, tiny=1.0))
         elif kind == "nondigits":
             made.append(nondigit_sample(images, labels, rng))
         else:
@@ -57,7 +59,8 @@ def make_digits(
 
     ``kind="pieces"``: for each i, a touching pair cut apart (``data.groups.piece_sample``) and a
     lone digit cut in two (``overcut_sample``): their digits and what is no digit (label -1).
-    ``kind="styles"``: other writers' and scanners' versions of training digits (``data.styles.style_sample``);
+    ``kind="styles"``: other writers' and scanners' versions of training digits (``data.styles.style_sample``),
+    ``kind="tiny"`` the same, each shrunk to a tiny (7-20 px) scan;
     ``kind="nondigits"``: what is no digit (``data.styles.nondigit_sample``). Only the first ``limit``
     training digits are drawn on (all when None), so that the rest can be held out.
     """

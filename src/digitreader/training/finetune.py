@@ -272,6 +272,9 @@ def export_tuned(
         )
     onnx_path = out / "model.onnx"
     candidate.replace(onnx_path)
+    tiny = init_card.get("tiny_images", {}).get("model")
+    if tiny and (init.parent / tiny).is_file() and init.parent.resolve() != out.resolve():
+        shutil.copyfile(init.parent / tiny, out / tiny)  # tiny images are read as before
     export.write_card(
         onnx_path,
         model,
@@ -337,10 +340,12 @@ def _card(
     if packed:
         card["output"] = {**init_card.get("output", {}), "name": "logits", "shape": ["N", 10], "dtype": "float32"}
         card["output"].setdefault("reject", {"name": REJECT_OUTPUT, "shape": ["N", 10], "dtype": "float32"})
-        for key in ("reject", "reject_model"):
+        for key in ("reject", "reject_model", "gate_model"):
             if key in init_card:
                 card[key] = init_card[key]
-        card["pack"] = "the init model's 'not a digit' network, unchanged (training.pack.repack)"
+        card["pack"] = "the init model's 'not a digit' networks, unchanged (training.pack.repack)"
+    if "tiny_images" in init_card:  # the model of tiny images is copied beside the tuned one (export_tuned)
+        card["tiny_images"] = init_card["tiny_images"]
     return card
 
 

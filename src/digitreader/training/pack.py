@@ -1,11 +1,14 @@
-"""Pack a digit model and a "not a digit" model into one ONNX graph.
+"""Pack a digit model and its "not a digit" networks into one ONNX graph.
 
-The digit model's answers stay exactly as they were (output ``logits``); a second model, trained
-with non-digits (``train --non-digits --energy-weight``), reads the same input beside it and gives
-``reject_logits``, whose free energy ``Recognizer.digit_score`` compares with the card's
-threshold. Both run in one ONNX Runtime call.
+The digit model's answers stay exactly as they were (output ``logits``). Beside it, on the same
+input, go a network trained with non-digits (``train --non-digits --energy-weight``), whose
+``reject_logits`` give a free energy, and the gate (``training.gate``), whose ``gate_logit`` is
+the log-odds that the input is a digit. ``Recognizer`` fuses them into one score with the
+weights and the threshold that ``training.reject`` writes on the card. All run in one ONNX
+Runtime call.
 
     python -m digitreader.training.pack DIGITS.onnx REJECT.onnx --out packed.onnx
+    python -m digitreader.training.pack packed.onnx GATE.onnx --output gate_logit --out packed.onnx
 """
 
 from __future__ import annotations
@@ -17,26 +20,33 @@ from pathlib import Path
 
 import onnx
 
-from digitreader.engine import REJECT_OUTPUT
+from digitreader.engine import GATE_OUTPUT, REJECT_OUTPUT
 
-PREFIX = "reject/"
+PREFIXES = {REJECT_OUTPUT: "reject/", GATE_OUTPUT: "gate/"}  # the packed networks' node and weight names
+PREFIX = PREFIXES[REJECT_OUTPUT]
+CARD_KEYS = {REJECT_OUTPUT: "reject_model", GATE_OUTPUT: "gate_model"}
 
 
-def pack(digits: Path, reject: Path, out: Path) -> None:
-    """Write ``out``: ``digits``' graph, ``reject``'s beside it on the same input (logits, reject_logits)."""
-    main, other = onnx.load(str(digits)), onnx.load(str(reject))
-    if [o.name for o in main.graph.output] != ["logits"] or [i.name for i in other.graph.input] != ["image"]:
-        raise ValueError("both models must take 'image' and give 'logits' (digitreader's contract)")
-    other = onnx.compose.add_prefix(other, PREFIX)
+def pack(digits: Path, other: Path, out: Path, output: str = REJECT_OUTPUT) -> None:
+    """Write ``out``: ``digits``' graph (and what is packed in it) with ``other``'s beside it on the same input;
+    ``other``'s output becomes ``output`` (``reject_logits`` or ``gate_logit``)."""
+    main, extra = onnx.load(str(digits)), onnx.load(str(other))
+    names = [o.name for o in main.graph.output]
+    if names[:1] != ["logits"] or [i.name for i in extra.graph.input] != ["image"]:
+        raise ValueError("both models must take 'image' and the first must give 'logits' (digitreader's contract)")
+    if output not in PREFIXES or output in names:
+        raise ValueError(f"{output!r} is not one of {sorted(PREFIXES)} or {digits} already has it")
+    prefix = PREFIXES[output]
+    extra = onnx.compose.add_prefix(extra, prefix)
     g = main.graph
-    for node in other.graph.node:
-        node.input[:] = ["image" if name == PREFIX + "image" else name for name in node.input]
+    for node in extra.graph.node:
+        node.input[:] = ["image" if name == prefix + "image" else name for name in node.input]
         g.node.append(node)
-    g.initializer.extend(other.graph.initializer)
-    out_value = other.graph.output[0]
+    g.initializer.extend(extra.graph.initializer)
+    out_value = extra.graph.output[0]
     for node in g.node:
-        node.output[:] = [REJECT_OUTPUT if name == out_value.name else name for name in node.output]
-    out_value.name = REJECT_OUTPUT
+        node.output[:] = [output if name == out_value.name else name for name in node.output]
+    out_value.name = output
     g.output.append(out_value)
     onnx.checker.check_model(main)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -44,18 +54,20 @@ def pack(digits: Path, reject: Path, out: Path) -> None:
 
 
 def repack(digits: Path, packed: Path, out: Path) -> None:
-    """Write ``out``: ``digits``' graph with ``packed``'s "not a digit" network beside it, unchanged.
+    """Write ``out``: ``digits``' graph with ``packed``'s "not a digit" networks beside it, unchanged.
 
-    For a digit model fine-tuned from a packed one (``training.finetune``): the reject network
-    reads the same input, so its scores, and the card's threshold, stay exactly as they were.
+    For a digit model fine-tuned from a packed one (``training.finetune``): the packed networks
+    read the same input, so their scores, and the card's threshold, stay exactly as they were.
     """
     main, old = onnx.load(str(digits)), onnx.load(str(packed))
-    if [o.name for o in main.graph.output] != ["logits"] or REJECT_OUTPUT not in [o.name for o in old.graph.output]:
+    kept = [o.name for o in old.graph.output if o.name in PREFIXES]
+    if [o.name for o in main.graph.output] != ["logits"] or not kept:
         raise ValueError(f"{digits} must give 'logits' and {packed} must be a packed model (with {REJECT_OUTPUT})")
+    prefixes = tuple(PREFIXES.values())
     g = main.graph
-    g.node.extend(n for n in old.graph.node if any(o.startswith(PREFIX) or o == REJECT_OUTPUT for o in n.output))
-    g.initializer.extend(t for t in old.graph.initializer if t.name.startswith(PREFIX))
-    g.output.extend(o for o in old.graph.output if o.name == REJECT_OUTPUT)
+    g.node.extend(n for n in old.graph.node if any(o.startswith(prefixes) or o in kept for o in n.output))
+    g.initializer.extend(t for t in old.graph.initializer if t.name.startswith(prefixes))
+    g.output.extend(o for o in old.graph.output if o.name in kept)
     onnx.checker.check_model(main)
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(main, str(out))
@@ -63,23 +75,24 @@ def repack(digits: Path, packed: Path, out: Path) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("digits", type=Path, help="the digit model (.onnx, with its .json card)")
-    p.add_argument("reject", type=Path, help="the model trained with non-digits (.onnx, with its .json card)")
+    p.add_argument("digits", type=Path, help="the digit model (.onnx, with its .json card), maybe packed already")
+    p.add_argument("other", type=Path, help="the network to pack beside it (.onnx, with its .json card)")
+    p.add_argument("--output", choices=sorted(PREFIXES), default=REJECT_OUTPUT, help="what the other network gives")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
-    pack(args.digits, args.reject, args.out)
+    pack(args.digits, args.other, args.out, args.output)
     card = json.loads(args.digits.with_suffix(".json").read_text())
-    reject_card = json.loads(args.reject.with_suffix(".json").read_text())
+    other_card = json.loads(args.other.with_suffix(".json").read_text())
     card["sha256"] = hashlib.sha256(args.out.read_bytes()).hexdigest()
-    card["output"]["reject"] = {"name": REJECT_OUTPUT, "shape": ["N", 10], "dtype": "float32"}
-    card["reject_model"] = {
-        k: reject_card[k]
-        for k in ("params", "test_accuracy", "train_command", "seed", "created", "calibration", "recipe")
-        if k in reject_card
-    }
-    card["pack_command"] = (
-        f"python -m digitreader.training.pack {args.digits.name} {args.reject.name} --out {args.out.name}"
-    )
+    width = 10 if args.output == REJECT_OUTPUT else 1
+    card["output"][args.output.split("_")[0]] = {"name": args.output, "shape": ["N", width], "dtype": "float32"}
+    keys = ("params", "test_accuracy", "train_command", "seed", "created", "calibration", "recipe", "train_seconds")
+    card[CARD_KEYS[args.output]] = {k: other_card[k] for k in keys if k in other_card}
+    command = f"python -m digitreader.training.pack {args.digits.name} {args.other.name}"
+    if args.output != REJECT_OUTPUT:
+        command += f" --output {args.output}"
+    commands = [c for c in [card.get("pack_command")] if c and args.output != REJECT_OUTPUT]
+    card["pack_command"] = "; then ".join([*commands, f"{command} --out {args.out.name}"])
     args.out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"{args.out}: {args.out.stat().st_size / 1e6:.2f} MB")
 

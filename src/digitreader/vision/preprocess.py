@@ -10,7 +10,7 @@ ball-point line on a large digit would otherwise shrink to a faint hairline.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -31,6 +31,14 @@ GROW_TO = 1.3  # thin strokes grow to this x MNIST_STROKE: an even pen line need
 SHRINK_TO = 1.1  # and thick ones shrink to this x MNIST_STROKE
 
 
+class Located(NamedTuple):
+    """A digit prepared for the model, where it is, and the image's longest side when it was read as a tiny image."""
+
+    array: np.ndarray  # float32 [28, 28] in [0, 1], white ink on black, MNIST-style
+    box: tuple[int, int, int, int]  # x, y, w, h in the image's pixels
+    tiny_side: int | None = None  # set for an image read by the tiny-image path (vision.small)
+
+
 def preprocess(image: Any) -> np.ndarray:
     """float32 [28, 28] in [0, 1], white ink on black, MNIST-style.
 
@@ -38,25 +46,25 @@ def preprocess(image: Any) -> np.ndarray:
     (28x28, white on black, centred) is returned as it is (scaled to [0, 1]).
     Raises ``ImageError`` for unreadable input and ``NoDigitError`` when there is no ink.
     """
-    return locate(image)[0]
+    return locate(image).array
 
 
-def locate(image: Any) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+def locate(image: Any) -> Located:
     """``preprocess``, and the digit's box (x, y, w, h) in the image's pixels."""
     ready = as_mnist(image)
     if ready is not None:
         rows, cols = np.flatnonzero(ready.max(1) > 0), np.flatnonzero(ready.max(0) > 0)
-        return ready, (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
+        return Located(ready, (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)))
     scaled = load_scaled(image, work_side=WORK_SIDE)  # a large JPEG decoded at the size it is worked at
     if is_small(scaled.pixels.shape):
-        return small_digit(scaled.pixels)
+        return Located(*small_digit(scaled.pixels), tiny_side=max(scaled.pixels.shape[:2]))
     ink = extract_ink(scaled)
     labels, blobs = components(ink.mask)
     if not blobs:
         raise NoDigitError()
     groups = drop_blots(merge_strokes(blobs), labels)
     digit = main_digit(groups, ink.mask.shape)
-    return mnist_style(digit_ink(ink, labels, digit)), ink.to_original(digit.box)
+    return Located(mnist_style(digit_ink(ink, labels, digit)), ink.to_original(digit.box))
 
 
 def small_digit(pixels: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
