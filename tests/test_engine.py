@@ -70,7 +70,7 @@ def test_the_line_readers_second_opinion_makes_fewer_mistakes(recognizer: Recogn
     images, labels = mnist_test
     x, y = images[5000:].astype(np.float32) / 255, labels[5000:]
     alone = int((recognizer.classify(x).argmax(1) != y).sum())
-    both = [recognizer.predict_array(a) for a in x]
+    both = [recognizer.predict_array(a, reject=False) for a in x]  # the classification, not "not a digit"
     together = sum(p.digit != int(k) for p, k in zip(both, y, strict=True))
     assert together < alone
     assert all(abs(sum(p.probabilities) - 1) < 1e-6 and p.confidence == max(p.probabilities) for p in both)
