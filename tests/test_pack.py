@@ -15,9 +15,10 @@ from digitreader.engine import Recognizer  # noqa: E402
 from digitreader.training.pack import pack  # noqa: E402
 
 
-def _linear_model(path, seed: int) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """A real ONNX model of the digitreader contract (image [N,1,28,28] -> logits [N,10]): flatten, matmul."""
-    w = np.random.default_rng(seed).normal(0, 0.1, (784, 10)).astype(np.float32)
+def _linear_model(path, seed: int, width: int = 10) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """A real ONNX model of the digitreader contract (image [N,1,28,28] -> logits [N,10]; a gate's [N,1]):
+    flatten, matmul."""
+    w = np.random.default_rng(seed).normal(0, 0.1, (784, width)).astype(np.float32)
     graph = helper.make_graph(
         [
             helper.make_node("Flatten", ["image"], ["flat"], axis=1),
@@ -25,7 +26,7 @@ def _linear_model(path, seed: int) -> np.ndarray:  # type: ignore[no-untyped-def
         ],
         "linear",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 28, 28])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", width])],
         [numpy_helper.from_array(w, "w")],
     )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
@@ -61,28 +62,11 @@ def test_the_recognizer_scores_on_the_packed_reject_network(tmp_path) -> None:
     assert r.predict_array(x[0], reject=False).digit in range(10)
 
 
-def _gate_model(path, seed: int) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """A real ONNX gate (image [N,1,28,28] -> logits [N,1]): flatten, matmul."""
-    w = np.random.default_rng(seed).normal(0, 0.1, (784, 1)).astype(np.float32)
-    graph = helper.make_graph(
-        [
-            helper.make_node("Flatten", ["image"], ["flat"], axis=1),
-            helper.make_node("MatMul", ["flat", "w"], ["logits"]),
-        ],
-        "gate",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 28, 28])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 1])],
-        [numpy_helper.from_array(w, "w")],
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
-    return w
-
-
 def test_a_gate_packs_beside_the_reject_network_and_the_recognizer_fuses_their_scores(tmp_path) -> None:
     from digitreader.training.pack import repack
 
     w1, w2 = _linear_model(tmp_path / "a.onnx", 1), _linear_model(tmp_path / "b.onnx", 2)
-    w3 = _gate_model(tmp_path / "g.onnx", 3)
+    w3 = _linear_model(tmp_path / "g.onnx", 3, width=1)
     pack(tmp_path / "a.onnx", tmp_path / "b.onnx", tmp_path / "p.onnx")
     pack(tmp_path / "p.onnx", tmp_path / "g.onnx", tmp_path / "pg.onnx", output="gate_logit")
     with pytest.raises(ValueError, match="already has it"):
