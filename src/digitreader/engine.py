@@ -132,7 +132,7 @@ class Recognizer:
         With the line reader on, its reading of the same digit is a second opinion
         (``vision.line_reader.second_opinion``): the probabilities are the two models' combined.
         Raises ``NotADigitError`` when the input scores below the card's "not a digit" threshold
-        (``digit_score``), unless ``reject`` is False.
+        (``scores``), unless ``reject`` is False.
         """
         x = np.ascontiguousarray(np.asarray(array, np.float32).reshape(1, 1, 28, 28))
         scored = reject and self.reject_below > -np.inf
