@@ -121,7 +121,7 @@ def _loss(
     uniform distribution, weighted ``non_digit_weight``: it teaches the model to be unsure of it.
     ``energy_weight`` adds squared hinges on the logits' logsumexp (Liu et al. 2020, energy-based
     out-of-distribution detection): above ``ENERGY_IN`` for a digit, below ``ENERGY_OUT`` for a
-    non-digit, which is the score ``Recognizer.digit_score`` rejects on."""
+    non-digit, which is the score ``Recognizer.scores`` rejects on."""
     digit = labels >= 0
     ce = F.cross_entropy(logits, labels.clamp(min=0), label_smoothing=smoothing, reduction="none")
     uniform = -F.log_softmax(logits, dim=1).mean(dim=1)
