@@ -108,7 +108,7 @@ def make_sets(data_dir: str | None, count: int | None) -> dict[str, tuple[list[n
         small = [cv2.resize(a, (side, side), interpolation=cv2.INTER_AREA) for a in x]
         sets[f"mnist-{side}"] = (small, y)
         sets[f"mnist-{side}-inv"] = ([255 - a for a in small], y)
-    filled = [_fill(a, 16) for a in x]
+    filled = [fill(a, 16) for a in x]
     sets["fill-16"] = (filled, y)
     sets["fill-16-bin"] = ([np.where(a > 127, 255, 0).astype(np.uint8) for a in filled], y)
     try:
@@ -123,7 +123,8 @@ def make_sets(data_dir: str | None, count: int | None) -> dict[str, tuple[list[n
     return sets
 
 
-def _fill(a: np.ndarray, side: int) -> np.ndarray:
+def fill(a: np.ndarray, side: int) -> np.ndarray:
+    """An MNIST digit cropped to its ink and stretched to fill ``side`` x ``side``, black on white."""
     ys, xs = np.nonzero(a > 30)
     crop = a[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     return 255 - cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA)

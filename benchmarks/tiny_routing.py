@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 import cv2
@@ -25,15 +26,10 @@ from digitreader.errors import NoDigitError
 from digitreader.runtime import open_session
 from digitreader.vision.preprocess import locate
 
-CVL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-dev" / "cvl-digits"
+sys.path.insert(0, os.path.dirname(__file__))
+from real_accuracy import CVL, fill
+
 SIDES = (12, 16, 20, 28, 32)
-
-
-def _fill(a: np.ndarray, side: int) -> np.ndarray:
-    ys, xs = np.nonzero(a > 30)
-    return 255 - cv2.resize(
-        a[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1], (side, side), interpolation=cv2.INTER_AREA
-    )
 
 
 def dev_sets(data_dir: str | None) -> dict[str, tuple[list[np.ndarray], np.ndarray]]:
@@ -45,7 +41,7 @@ def dev_sets(data_dir: str | None) -> dict[str, tuple[list[np.ndarray], np.ndarr
     x, y = x[:3000], y[:3000]
     for side in (8, 12, 16):
         sets[f"mnist-{side}"] = ([cv2.resize(a, (side, side), interpolation=cv2.INTER_AREA) for a in x], y)
-    sets["fill-16"] = ([_fill(a, 16) for a in x], y)
+    sets["fill-16"] = ([fill(a, 16) for a in x], y)
     sets["mnist-28 scans"] = ([255 - a for a in x], y)
     try:
         from sklearn.datasets import load_digits

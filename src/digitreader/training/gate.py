@@ -66,7 +66,10 @@ def training_set(cfg: GateConfig) -> tuple[np.ndarray, np.ndarray]:
             continue
         path = cfg.out / f"pipeline-{kind}-{count}-{cfg.seed}.npz"
         made, labels = cached_digits(path, count, cfg.seed, cfg.data_dir, cfg.jobs, kind=kind, limit=cfg.limit_train)
-        (others if kind == "nondigits" else digits).append(made[labels >= 0] if kind != "nondigits" else made)
+        if kind == "nondigits":
+            others.append(made)
+        else:
+            digits.append(made[labels >= 0])
     pos, neg = np.concatenate(digits), np.concatenate(others) if others else np.zeros((0, 28, 28), np.uint8)
     return np.concatenate([pos, neg]), np.concatenate([np.ones(len(pos)), np.zeros(len(neg))]).astype(np.float32)
 

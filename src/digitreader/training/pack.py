@@ -23,7 +23,6 @@ import onnx
 from digitreader.engine import GATE_OUTPUT, REJECT_OUTPUT
 
 PREFIXES = {REJECT_OUTPUT: "reject/", GATE_OUTPUT: "gate/"}  # the packed networks' node and weight names
-PREFIX = PREFIXES[REJECT_OUTPUT]
 CARD_KEYS = {REJECT_OUTPUT: "reject_model", GATE_OUTPUT: "gate_model"}
 
 
@@ -91,8 +90,8 @@ def main() -> None:
     command = f"python -m digitreader.training.pack {args.digits.name} {args.other.name}"
     if args.output != REJECT_OUTPUT:
         command += f" --output {args.output}"
-    commands = [c for c in [card.get("pack_command")] if c and args.output != REJECT_OUTPUT]
-    card["pack_command"] = "; then ".join([*commands, f"{command} --out {args.out.name}"])
+    before = card.get("pack_command") if args.output != REJECT_OUTPUT else None  # the reject network comes first
+    card["pack_command"] = "; then ".join(c for c in (before, f"{command} --out {args.out.name}") if c)
     args.out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"{args.out}: {args.out.stat().st_size / 1e6:.2f} MB")
 

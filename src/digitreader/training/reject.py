@@ -119,7 +119,7 @@ def choose(model: Path, holdout_from: int, data_dir: str | None, count: int) -> 
             np.quantile(styled, MAX_RESTYLED_REJECT),
         )
     )
-    entry = {
+    return {
         "score": (
             "a logistic regression of the energy (logsumexp of the reject network's logits times the temperature) "
             "and the gate's logit: bias + a weight per score (Recognizer.fused)"
@@ -141,7 +141,6 @@ def choose(model: Path, holdout_from: int, data_dir: str | None, count: int) -> 
         "held_out_non_digits_read": float((others >= threshold).mean()),
         "command": f"python -m digitreader.training.reject MODEL.onnx --holdout-from {holdout_from} --count {count}",
     }
-    return entry
 
 
 def main() -> None:
