@@ -12,6 +12,10 @@ import numpy as np
 import pytest
 
 from digitreader.data.desk import desk_sample
+from digitreader.data.page_scenes import page_scene
+from digitreader.runtime import open_session
+from digitreader.training.page import PageConfig, export
+from digitreader.training.page import train as train_page
 from digitreader.vision.page import find_page, find_sheet
 
 SEED = 4242  # nothing was chosen on this seed
@@ -103,3 +107,25 @@ def test_data_desk_writes_the_set_and_a_video(tmp_path: Path, mnist_path: Path) 
     truth = [json.loads(line) for line in video.with_suffix(".truth.jsonl").read_text().splitlines()]
     assert len(truth) == 90 and truth[0]["still"] == 0 and truth[-1]["still"] == 14
     assert truth[0]["text"] and truth[0]["text"] != truth[-1]["text"]
+
+
+def test_page_scenes_are_reproducible_and_their_masks_mark_the_sheet(mnist_test: tuple[np.ndarray, np.ndarray]) -> None:
+    images, labels = mnist_test
+    a, mask = page_scene(images, labels, 3, 7)
+    b, _ = page_scene(images, labels, 3, 7)
+    assert np.array_equal(a, b) and max(a.shape[:2]) == 160 and mask.shape == a.shape[:2]
+    shares = [page_scene(images, labels, 3, i)[1].mean() for i in range(40)]
+    assert sum(0.02 < s < 0.95 for s in shares) >= 30  # most scenes: a sheet with desk around it
+
+
+def test_the_page_finder_trains_and_exports_a_network_of_any_size(tmp_path: Path, mnist_path: Path) -> None:
+    cfg = PageConfig(out=tmp_path, scenes=48, epochs=1, batch_size=16, jobs=1, data_dir=str(mnist_path))
+    model, figures = train_page(cfg, log=False)
+    assert figures["scenes"] == 47 and np.isfinite(figures["epoch_losses"][0])
+    path = export(model, cfg, figures, "test")
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert card["name"] == "page" and card["params"] > 0
+    session = open_session(path)
+    for h, w in ((128, 160), (160, 96)):
+        out = session.run(None, {"image": np.random.default_rng(0).random((1, 3, h, w), np.float32)})[0]
+        assert out.shape == (1, 1, h // 2, w // 2)

@@ -178,13 +178,13 @@ def on_desk(
     back = np.diag([sw / small.shape[1], sh / small.shape[0], 1.0])
     flat = cv2.warpPerspective(small, matrix @ back, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     scene = scene * (1 - mask[..., None]) + flat * mask[..., None]
-    _clutter(scene, corners, rng)
+    clutter(scene, corners, rng)
     scene *= lighting(h, w, rng, shadow=0.3)[..., None]
     scene *= rng.uniform(0.92, 1.06, 3).astype(np.float32)
     return scene, corners, scale
 
 
-def _clutter(scene: np.ndarray, corners: np.ndarray, rng: np.random.Generator) -> None:
+def clutter(scene: np.ndarray, corners: np.ndarray, rng: np.random.Generator) -> None:
     """Sometimes a hand holding the sheet by an edge, or a pen or a phone on the desk (in place)."""
     h, w = scene.shape[:2]
     roll = rng.random()
