@@ -200,3 +200,32 @@ def test_the_bundled_model_of_tiny_images_is_the_file_its_card_describes(recogni
     card = json.loads((bundled_models_dir() / "tiny.json").read_text())
     assert card["sha256"] == hashlib.sha256((bundled_models_dir() / "tiny.onnx").read_bytes()).hexdigest()
     assert recognizer.card["tiny_images"]["model"] == "tiny.onnx" and recognizer.tiny_max_side == SMALL_SIDE
+
+
+def test_ink_wider_than_tall_is_read_as_a_number_first(recognizer, mnist_test) -> None:  # type: ignore[no-untyped-def]
+    """Pairs of digits that the digit model would take for one are answered "several digits"; wide single
+    digits (MNIST test digits stretched to 1.5 times their width) still read as one."""
+    from digitreader.data.styles import MAKERS
+    from digitreader.vision.preprocess import locate
+
+    images, labels = mnist_test
+    caught = 0
+    for i in range(60):
+        canvas = MAKERS["pair"](images, labels, np.random.default_rng([31, i]))
+        paper = _on_paper(canvas)
+        located = locate(paper)
+        try:
+            recognizer.predict_array(located.array, tiny_side=located.tiny_side)
+        except NotADigitError:
+            continue  # rejected as before
+        try:
+            recognizer.predict(paper)
+        except NotADigitError as why:
+            assert why.several is not None and len(why.several) >= 2 and "use read" in str(why)
+            caught += 1
+    assert caught >= 2
+    wide = 0
+    for a, label in zip(images[:60], labels[:60], strict=True):
+        stretched = cv2.resize(a, (42, 28), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+        wide += _read(recognizer, _on_paper(stretched)) == label
+    assert wide >= 57

@@ -32,19 +32,18 @@ def run(args: argparse.Namespace) -> int:
 
 def fields(recognizer: Any, image: Any, debug: Path | None = None, stem: str = "") -> dict[str, Any]:
     """The JSON fields of one decoded image (the local engine and the Ray engine share it)."""
-    from digitreader.errors import NoDigitError, NotADigitError
+    from digitreader.errors import NoDigitError
     from digitreader.vision.preprocess import locate
 
     try:
-        x, box, tiny_side = locate(image)
-        p = recognizer.predict_array(x, tiny_side=tiny_side)
+        located = locate(image)
+        p = recognizer.predict_located(image, located)
     except NoDigitError as exc:
-        reason = recognizer.explain(image, exc) if isinstance(exc, NotADigitError) else exc
-        return {"digit": None, "confidence": None, "probabilities": None, "reason": str(reason)}
+        return {"digit": None, "confidence": None, "probabilities": None, "reason": str(exc)}
     if debug is not None:
         from digitreader.vision.debug import write_debug
 
-        write_debug(debug, stem, image, [box], [x], [str(p.digit)], [p.confidence])
+        write_debug(debug, stem, image, [located.box], [located.array], [str(p.digit)], [p.confidence])
     return p.to_dict()
 
 
