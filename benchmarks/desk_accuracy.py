@@ -48,7 +48,12 @@ def watch(video: Path) -> dict:
     from digitreader.engine import Recognizer
     from digitreader.video import LiveReader, VideoSource, frames
 
-    reader = LiveReader(Recognizer("default", threads=1).classify)
+    recognizer = Recognizer("default", threads=1)
+    line = getattr(recognizer.line_reader, "log_probs", None)
+    try:
+        reader = LiveReader(recognizer.classify, line=line)
+    except TypeError:  # an older checkout's LiveReader (--baseline-src): no line reader in video
+        reader = LiveReader(recognizer.classify)
     texts = []
     start = time.perf_counter()
     with VideoSource(path=video) as source:

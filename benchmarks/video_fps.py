@@ -48,13 +48,14 @@ CONFIGS = [
         "no skipping (every frame segmented, every digit classified)", Settings(still_threshold=-1, reuse_threshold=-1)
     ),
     Config("--detect-width 0 (full resolution)", Settings(detect_width=0)),
+    Config("without the line reader", Settings(line_reader=False)),
     Config("ONNX Runtime with one thread per core", Settings(), threads=None),
 ]
 
 
 def run(config: Config, video: Path, recognizer: Recognizer, out_dir: Path) -> dict:
     """One pass over the video; times, work done and the text reported for each frame."""
-    reader = LiveReader(recognizer.classify, config.settings)
+    reader = LiveReader(recognizer.classify, config.settings, line=recognizer.line_reader.log_probs)
     seconds = dict.fromkeys(STAGES, 0.0)
     texts, analysed, classified = [], 0, 0
     meter = FpsMeter()

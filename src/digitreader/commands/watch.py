@@ -119,7 +119,8 @@ def _watch(args: argparse.Namespace, window: bool) -> int:
         # One inference thread: a frame's batch is small, and the other core decodes and encodes
         # (benchmarks/video_fps.py: less CPU per frame than one thread per core).
         recognizer = Recognizer(args.model, threads=1)
-        reader = LiveReader(recognizer.classify, Settings(detect_width=args.detect_width, tracker=tracker))
+        line = recognizer.line_reader.log_probs if recognizer.line_reader is not None else None
+        reader = LiveReader(recognizer.classify, Settings(detect_width=args.detect_width, tracker=tracker), line=line)
         screen = None
         if window:
             from digitreader.video.window import Window

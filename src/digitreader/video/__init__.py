@@ -3,7 +3,8 @@
 from digitreader import Recognizer
 from digitreader.video import LiveReader, VideoSource, draw
 
-reader = LiveReader(Recognizer().classify)
+recognizer = Recognizer()
+reader = LiveReader(recognizer.classify, line=recognizer.line_reader.log_probs)  # line: optional
 with VideoSource(path="clip.mp4") as source:
     for frame in source:
         result = reader.process(frame)      # result.text: the stable number; result.digits: boxes

@@ -30,6 +30,7 @@ from digitreader.video.tracker import Box, Detection, SettledText, Tracker, Trac
 
 Classifier = Callable[[np.ndarray], np.ndarray]  # [N,28,28] in [0,1] -> probabilities [N,10]
 NumberReader = Callable[[np.ndarray, Classifier], Reading]  # (image, classify) -> Reading, like read_number
+LineScorer = Callable[[list[np.ndarray]], list[np.ndarray]]  # strips -> log-probabilities (LineReader.log_probs)
 STAGES = ("decode", "prepare", "detect", "classify", "track")
 
 
@@ -43,6 +44,7 @@ class Settings:
     still_threshold: float = 6.0  # grey levels on the thumbnail: at most this much change = nothing moved
     reuse_threshold: float = 0.03  # mean |difference| of two 28x28 inputs in [0,1] that counts as the same
     cuts: int = 5  # candidate cuts per group of touching digits (still images try 10; frames keep to the rate)
+    line_reader: bool = True  # touching digits also judged by the CTC line reader, as ``read`` does (when given one)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
 
@@ -127,21 +129,27 @@ class ReuseCache:
         self._seen, self._probs = self._seen[:0], self._probs[:0]
 
 
-def default_number_reader(cuts: int = Settings.cuts) -> NumberReader:
+def default_number_reader(cuts: int = Settings.cuts, line: LineScorer | None = None) -> NumberReader:
     from digitreader.vision.segment import read_number
 
-    return functools.partial(read_number, cuts=cuts)
+    return functools.partial(read_number, cuts=cuts, line=line)
 
 
 class LiveReader:
     """Reads the digits in a stream of frames; keep one per stream (it holds the tracks)."""
 
     def __init__(
-        self, classify: Classifier, settings: Settings | None = None, read_number: NumberReader | None = None
+        self,
+        classify: Classifier,
+        settings: Settings | None = None,
+        read_number: NumberReader | None = None,
+        line: LineScorer | None = None,
     ) -> None:
+        """``line``: the line reader's ``log_probs`` (``Recognizer.line_reader``), used unless settings say not."""
         self.settings = settings or Settings()
         self.classify = ReuseCache(classify, self.settings.reuse_threshold)
-        self.read_number = read_number or default_number_reader(self.settings.cuts)
+        line = line if self.settings.line_reader else None
+        self.read_number = read_number or default_number_reader(self.settings.cuts, line)
         self.tracker = Tracker(self.settings.tracker)
         self.number = SettledText(self.settings.tracker.settle)
         self._thumb: np.ndarray | None = None  # thumbnail of the last analysed frame

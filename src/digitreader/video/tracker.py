@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 Box = tuple[int, int, int, int]  # x, y, w, h
+LEVEL = 0.6  # neighbours on one line: their centres at most this share of a digit's height apart, up or down
 
 
 @dataclass(frozen=True)
@@ -185,19 +186,23 @@ class Tracker:
 def reading_order(tracks: list[Track]) -> list[list[Track]]:
     """Tracks grouped into lines (top to bottom), each line left to right.
 
-    A box joins the current line when its vertical centre lies within the line's vertical span.
+    Left to right, a box joins the line whose last box is level with it (centres within
+    ``LEVEL`` of the taller one's height), so a line may slope: the digits of a sheet held at a
+    slant, read on the flattened sheet (``vision.page``) and boxed in the frame, stay one line.
     """
     lines: list[list[Track]] = []
-    span = (0.0, -1.0)
-    for t in sorted(tracks, key=lambda t: centre(t.box)[1]):
+    for t in sorted(tracks, key=lambda t: t.box[0]):
         cy = centre(t.box)[1]
-        if lines and span[0] <= cy <= span[1]:
-            lines[-1].append(t)
-            span = (min(span[0], t.box[1]), max(span[1], t.box[1] + t.box[3]))
+        level = [
+            (abs(cy - centre(line[-1].box)[1]), k)
+            for k, line in enumerate(lines)
+            if abs(cy - centre(line[-1].box)[1]) <= LEVEL * max(t.box[3], line[-1].box[3])
+        ]
+        if level:
+            lines[min(level)[1]].append(t)
         else:
             lines.append([t])
-            span = (t.box[1], t.box[1] + t.box[3])
-    return [sorted(line, key=lambda t: t.box[0]) for line in lines]
+    return sorted(lines, key=lambda line: float(np.mean([centre(t.box)[1] for t in line])))
 
 
 def number_text(tracks: list[Track]) -> str:
