@@ -126,3 +126,12 @@ def test_settled_text_waits_for_agreement() -> None:
     settled = SettledText(settle=2)
     seen = [settled.update(t) for t in ["", "12", "12", "12\n5", "5", "5", "5"]]
     assert seen == ["", "", "12", "12", "12", "5", "5"]
+
+
+def test_a_sloping_line_stays_one_line() -> None:
+    """A sheet held at a slant: each digit's box 15 px lower than the last (digits 40 px tall), two such rows."""
+    tracker = Tracker(TrackerConfig(confirm_after=1))
+    first = [Detection((50 + 45 * k, 100 + 15 * k, 30, 40), one_hot(d)) for k, d in enumerate([8, 6, 1, 2, 2])]
+    second = [Detection((50 + 45 * k, 220 + 15 * k, 30, 40), one_hot(d)) for k, d in enumerate([7, 0, 9])]
+    tracks = tracker.update(first + second)
+    assert number_text(tracks) == "86122\n709"
