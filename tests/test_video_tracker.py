@@ -129,9 +129,12 @@ def test_settled_text_waits_for_agreement() -> None:
 
 
 def test_a_sloping_line_stays_one_line() -> None:
-    """A sheet held at a slant: each digit's box 15 px lower than the last (digits 40 px tall), two such rows."""
+    """A sheet held at a slant: each digit's box 22 px lower than the last, 70 px across (digits 40 px tall)."""
     tracker = Tracker(TrackerConfig(confirm_after=1))
-    first = [Detection((50 + 45 * k, 100 + 15 * k, 30, 40), one_hot(d)) for k, d in enumerate([8, 6, 1, 2, 2])]
-    second = [Detection((50 + 45 * k, 220 + 15 * k, 30, 40), one_hot(d)) for k, d in enumerate([7, 0, 9])]
-    tracks = tracker.update(first + second)
-    assert number_text(tracks) == "86122\n709"
+    first = [Detection((50 + 70 * k, 100 + 22 * k, 30, 40), one_hot(d)) for k, d in enumerate([8, 6, 1, 2, 2])]
+    second = [Detection((50 + 70 * k, 220 + 22 * k, 30, 40), one_hot(d)) for k, d in enumerate([7, 0, 9])]
+    assert number_text(tracker.update(first + second)) == "86122\n709"
+    rising = Tracker(TrackerConfig(confirm_after=1)).update(
+        [Detection((50 + 70 * k, 300 - 22 * k, 30, 40), one_hot(d)) for k, d in enumerate([5, 8, 3])]
+    )
+    assert number_text(rising) == "583"

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 Box = tuple[int, int, int, int]  # x, y, w, h
-LEVEL = 0.6  # neighbours on one line: their centres at most this share of a digit's height apart, up or down
+LEVEL, SLOPE = 0.6, 0.47  # neighbours on one line: centres this share of a digit's height apart, up or down, plus
+# this share of their distance across (a line sloping up to 25 degrees)
 
 
 @dataclass(frozen=True)
@@ -186,20 +187,20 @@ class Tracker:
 def reading_order(tracks: list[Track]) -> list[list[Track]]:
     """Tracks grouped into lines (top to bottom), each line left to right.
 
-    Left to right, a box joins the line whose last box is level with it (centres within
-    ``LEVEL`` of the taller one's height), so a line may slope: the digits of a sheet held at a
-    slant, read on the flattened sheet (``vision.page``) and boxed in the frame, stay one line.
+    Left to right, a box joins the line whose last box is nearest in height and level with it:
+    centres at most ``LEVEL`` of the taller one's height apart, plus ``SLOPE`` of their distance
+    across. So a line may slope: the digits of a sheet held at a slant, read on the flattened
+    sheet (``vision.page``) and boxed in the frame, stay one line.
     """
     lines: list[list[Track]] = []
     for t in sorted(tracks, key=lambda t: t.box[0]):
-        cy = centre(t.box)[1]
-        level = [
-            (abs(cy - centre(line[-1].box)[1]), k)
-            for k, line in enumerate(lines)
-            if abs(cy - centre(line[-1].box)[1]) <= LEVEL * max(t.box[3], line[-1].box[3])
-        ]
-        if level:
-            lines[min(level)[1]].append(t)
+        (cx, cy), near = centre(t.box), []
+        for k, line in enumerate(lines):
+            (lx, ly), last = centre(line[-1].box), line[-1].box
+            if abs(cy - ly) <= LEVEL * max(t.box[3], last[3]) + SLOPE * abs(cx - lx):
+                near.append((abs(cy - ly), k))
+        if near:
+            lines[min(near)[1]].append(t)
         else:
             lines.append([t])
     return sorted(lines, key=lambda line: float(np.mean([centre(t.box)[1] for t in line])))
