@@ -33,6 +33,7 @@ from digitreader.models.page import PageNet
 from digitreader.models.registry import count_params
 from digitreader.redact import redact_card
 from digitreader.training.export import OPSET, sha256
+from digitreader.vision.page import padded
 
 SCENE_VERSION = 2  # bump when data.page_scenes changes what it draws
 
@@ -40,8 +41,8 @@ SCENE_VERSION = 2  # bump when data.page_scenes changes what it draws
 @dataclass
 class PageConfig:
     out: Path
-    scenes: int = 24_000
-    epochs: int = 12
+    scenes: int = 16_000
+    epochs: int = 8
     batch_size: int = 32
     lr: float = 3e-3  # AdamW, one-cycle
     width: int = 16
@@ -49,12 +50,6 @@ class PageConfig:
     data_dir: str | None = None
     threads: int = 2
     jobs: int = 2
-
-
-def padded(thumb: np.ndarray) -> np.ndarray:
-    """The thumbnail grown to multiples of 16 (the network's stride) by repeating its last rows and columns."""
-    h, w = thumb.shape[:2]
-    return np.pad(thumb, ((0, -h % 16), (0, -w % 16)) + ((0, 0),) * (thumb.ndim - 2), mode="edge")
 
 
 def _scenes(args: tuple[str | None, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -153,7 +148,6 @@ def held_out_iou(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
         got = logits > 0
         union = (got | want).sum(dim=(1, 2, 3)).float()
         out.append(torch.where(union > 0, (got & want).sum(dim=(1, 2, 3)) / union.clamp(min=1), 1.0))
-    model.train()
     return float(torch.cat(out).mean())
 
 

@@ -69,10 +69,16 @@ def find_sheet(pixels: np.ndarray) -> np.ndarray | None:
 def sheet_logits(thumb: np.ndarray) -> np.ndarray:
     """The page network's logits (is this pixel the sheet?) of a uint8 RGB thumbnail: float32, half its size."""
     h, w = thumb.shape[:2]
-    grown = np.pad(thumb, ((0, -h % 16), (0, -w % 16), (0, 0)), mode="edge")
-    x = np.ascontiguousarray(grown.transpose(2, 0, 1)[None], dtype=np.float32) / np.float32(255)
+    x = np.ascontiguousarray(padded(thumb).transpose(2, 0, 1)[None], dtype=np.float32) / np.float32(255)
     out = _session().run(None, {"image": x})[0][0, 0]
     return out[: (h + 1) // 2, : (w + 1) // 2]
+
+
+def padded(thumb: np.ndarray) -> np.ndarray:
+    """The thumbnail (or its mask) grown to multiples of 16, the network's stride, by repeating its last rows and
+    columns: as the network sees it in training (``training.page``) and here."""
+    h, w = thumb.shape[:2]
+    return np.pad(thumb, ((0, -h % 16), (0, -w % 16)) + ((0, 0),) * (thumb.ndim - 2), mode="edge")
 
 
 def bundled_page_model() -> Path:
