@@ -129,3 +129,18 @@ def test_the_page_finder_trains_and_exports_a_network_of_any_size(tmp_path: Path
     for h, w in ((128, 160), (160, 96)):
         out = session.run(None, {"image": np.random.default_rng(0).random((1, 3, h, w), np.float32)})[0]
         assert out.shape == (1, 1, h // 2, w // 2)
+
+
+def test_a_sheet_with_a_corner_cut_off_keeps_its_corners() -> None:
+    """A corner of the outline rounded or cut (a thumb, a dog-ear, the network's soft corner) is a short fifth
+    side: the four sides that fit the outline best still meet where the sheet's corners are."""
+    from digitreader.vision.page import _quadrilateral
+
+    sheet = np.float32([[40, 60], [400, 30], [420, 300], [60, 320]])
+    cut = np.float32([[40, 60], [360, 33], [403, 80], [420, 300], [60, 320]])  # the top-right corner cut off
+    mask = np.zeros((360, 480), np.uint8)
+    cv2.fillPoly(mask, [cut.astype(np.int32)], 1)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    quad = _quadrilateral(cv2.convexHull(contours[0]), mask.shape)
+    assert quad is not None
+    assert float(np.abs(quad - sheet).max()) < 4

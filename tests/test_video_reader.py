@@ -98,3 +98,28 @@ def test_blank_view_is_probed_at_full_resolution(mnist_test, recognizer) -> None
     assert widths == [320, 640, 640]  # the first frame, then a probe at frames 4 and 8
     assert [r.frame for r in results if r.analysed] == [0, 4, 8]
     assert all(r.text == "" for r in results)
+
+
+def test_the_tracker_votes_for_the_digit_the_reading_chose(mnist_test, recognizer) -> None:
+    """Where the line reader overrules the digit model (a touching "09" whose 9 the model alone
+    takes for a 7), the digit shown is the one read, not the model's first choice."""
+    from digitreader.results import Digit, Reading
+    from digitreader.vision.segment import read_number
+
+    images, _ = mnist_test
+    frame = number_frame(images, [0], seed=3)  # MNIST test digit 0 is a 7
+
+    def overruled(image: np.ndarray, classify):  # type: ignore[no-untyped-def]
+        reading = read_number(image, classify)
+        digits = []
+        for d in reading.digits:
+            p = np.asarray(d.probabilities)
+            second = int(np.argsort(p)[-2])  # the reading chose the model's second choice
+            digits.append(Digit(second, float(p[second]), d.box, d.probabilities))
+        return Reading("".join(str(d.digit) for d in digits), digits)
+
+    plain = run(LiveReader(recognizer.classify), [frame] * 8)[-1]
+    chosen = run(LiveReader(recognizer.classify, read_number=overruled), [frame] * 8)[-1]
+    assert plain.text == "7"
+    assert len(chosen.text) == 1 and chosen.text != "7"
+    assert [d.digit for d in chosen.digits] == [int(chosen.text)]

@@ -198,7 +198,7 @@ class LiveReader:
         for d in reading.digits:
             x, y, w, h = d.box
             box = (x, y, w, h) if scale == 1 else tuple(round(v / scale) for v in (x, y, w, h))
-            found.append(Detection(box, np.asarray(d.probabilities, np.float64)))  # type: ignore[arg-type]
+            found.append(Detection(box, _votes(d.digit, d.probabilities)))  # type: ignore[arg-type]
         self._choose_level(found, coarse)
         return found
 
@@ -223,6 +223,19 @@ class LiveReader:
         self.number = SettledText(self.settings.tracker.settle)
         self._thumb, self._found = None, []
         self._fine, self._relevel, self._since_fine = False, False, 0
+
+
+def _votes(digit: int, probabilities: list[float]) -> np.ndarray:
+    """A detection's vote: the digit model's probabilities, with the digit the reading chose on top.
+
+    Where the line reader overruled the digit model (touching "09" whose cut-off 9 the model
+    took for a 7), the tracker must vote for what was read, not for the model's first choice:
+    the two probabilities swap places, so the vote keeps the model's confidence.
+    """
+    p = np.asarray(probabilities, np.float64).copy()
+    top = int(p.argmax())
+    p[digit], p[top] = p[top], p[digit]
+    return p
 
 
 class _Clock:

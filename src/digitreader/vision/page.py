@@ -10,6 +10,7 @@ is read whole, as before.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,6 +31,7 @@ MIN_SIDE = 240  # pictures smaller than this (a crop of one digit or one row) ar
 MIN_AREA, MAX_AREA = 0.05, 0.9  # of the frame: a sheet this large at least, and leaving a desk around it
 FILL = 0.9  # the sheet's region covers this share of its quadrilateral, and the quadrilateral of it
 MAX_SKEW = 40.0  # degrees: no corner angle further than this from a right angle
+MAX_SIDES = 8  # an outline simplified to more sides than this is no sheet at that tolerance
 BEND = 0.2  # sin of the largest bend (about 12 degrees) along one side of a sheet (perspective, a hand)
 INSET = 0.012  # of the sheet's smaller side, left off each edge: the edge itself and its shadow
 
@@ -133,25 +135,43 @@ def _quads(contours: Sequence[np.ndarray], shape: tuple[int, int]) -> list[np.nd
 def _quadrilateral(hull: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
     """The sheet's four corners (top-left, top-right, bottom-right, bottom-left) from its outline, or None.
 
-    The outline, simplified, has four sides; or it runs along the frame's border where the sheet
-    leaves the picture: each side of the frame it runs along then stands for one side of the sheet
-    (the part beyond is out of sight anyway), and the corners are where the sides' lines cross.
+    The outline is simplified at several tolerances into sides; or it runs along the frame's border
+    where the sheet leaves the picture: each side of the frame it runs along then stands for one side
+    of the sheet (the part beyond is out of sight anyway). Any four of the sides (up to ``MAX_SIDES``:
+    a corner cut off by the simplification or by a thumb is a short fifth side) give corners where
+    their lines cross; the quadrilateral that overlaps the outline best is the sheet.
     """
     perimeter = cv2.arcLength(hull, True)
+    best, best_overlap = None, 0.0
     for eps in (0.01, 0.02, 0.03, 0.05, 0.08):
         polygon = cv2.approxPolyDP(hull, eps * perimeter, True).reshape(-1, 2).astype(np.float32)
         if len(polygon) < 3:
-            return None
+            break
         lines = _sides(polygon, shape)
         inner = [(p, d) for p, d, side in lines if side is None]
         lines = inner if len(inner) == 4 else [(p, d) for p, d, _ in lines]  # a corner out of sight
-        if len(lines) == 4:
-            corners = [_meet(lines[i - 1], lines[i]) for i in range(4)]
-            if all(c is not None for c in corners):
-                return _ordered(np.float32(corners))
         if len(lines) < 4:
-            return None
-    return None
+            break
+        if len(lines) > MAX_SIDES:
+            continue
+        for four in itertools.combinations(lines, 4):
+            corners = [_meet(four[i - 1], four[i]) for i in range(4)]
+            if any(c is None for c in corners):
+                continue
+            quad = _ordered(np.float32(corners))
+            overlap = _overlap(quad, hull)
+            if overlap > best_overlap:
+                best, best_overlap = quad, overlap
+    return best
+
+
+def _overlap(quad: np.ndarray, hull: np.ndarray) -> float:
+    """Intersection over union of a quadrilateral and a convex outline (0 for a quadrilateral that folds over)."""
+    if not cv2.isContourConvex(quad.reshape(-1, 1, 2)):
+        return 0.0
+    inter, _ = cv2.intersectConvexConvex(quad, hull.reshape(-1, 2).astype(np.float32))
+    union = cv2.contourArea(quad) + cv2.contourArea(hull) - inter
+    return float(inter / union) if union > 0 else 0.0
 
 
 def _sides(polygon: np.ndarray, shape: tuple[int, int]) -> list[tuple[np.ndarray, np.ndarray, int | None]]:
