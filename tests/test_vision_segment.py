@@ -421,9 +421,13 @@ def test_the_grain_of_a_dark_table_is_not_read_as_digits(recognizer, mnist_test,
     photos = [next(samples("photos", 1, 0, mnist=mnist_test, start=i)) for i in (147, 184, 441)]
     for s in photos:
         assert recognizer.read(s.image).text == s.label
-    # Where the sheet is not found (vision.page leaves the table out when it is), the grain test is what
-    # keeps the table out: without both, the table's grain becomes "digits".
+    # Where the sheet is not found (vision.page leaves the table out when it is), the table is too dark to be
+    # paper (NO_PAPER) and the grain test keeps what is left of it out: without all three, its grain becomes
+    # "digits".
     monkeypatch.setattr(ink_module, "find_page", lambda pixels: None)
+    for s in photos:
+        assert recognizer.read(s.image).text == s.label
+    monkeypatch.setattr(ink_module, "NO_PAPER", 0.0)
     for s in photos:
         assert recognizer.read(s.image).text == s.label
     monkeypatch.setattr(ink_module, "GRAIN_PIECES", 10**9)
@@ -489,3 +493,23 @@ def test_a_wedge_of_table_at_the_end_of_the_number_is_not_a_1(recognizer, digits
         tight = tight[:, np.flatnonzero(tight.min(0) < 200)[0] :]  # the 1 touches the left edge
         kept += recognizer.read(_photo_noise(tight)).text == f"1{labels[1]}"
     assert kept >= 9
+
+
+def test_a_books_black_edge_does_not_hide_a_number_in_the_margin(recognizer, digits) -> None:
+    """A register's margin as scanned: a tall crop whose left third is the book's black edge, grainy as
+    a scanner sees black, and a small pen number in the middle. The grain, divided by so dark a
+    "paper", once passed for the strongest ink: the number fell below the threshold and the edge was
+    read as a 1."""
+    images, labels = digits
+    right = 0
+    for k, pair in enumerate(((3, 4), (5, 6), (7, 8), (9, 10))):
+        number = write([images[i] for i in pair], [6], height=26, margin=10)
+        number = (255 - (255 - number.astype(np.float32)) * 0.6).astype(np.uint8)  # a paler pen
+        rng = np.random.default_rng(k)
+        crop = np.clip(rng.normal(232, 4, (236, 134)), 0, 255).astype(np.uint8)
+        crop[:, :45] = np.clip(rng.normal(12, 9, (236, 45)), 0, 255).astype(np.uint8)  # the book's edge
+        y, x = 90, 60
+        region = crop[y : y + number.shape[0], x : x + number.shape[1]]
+        crop[y : y + number.shape[0], x : x + number.shape[1]] = np.minimum(region, number[:, : region.shape[1]])
+        right += recognizer.read(crop).text == "".join(str(labels[i]) for i in pair)
+    assert right >= 3

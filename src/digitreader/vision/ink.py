@@ -35,6 +35,7 @@ WORK_SIDE = 1024
 PAPER_GRID = 32  # the paper estimate lives on a grid of at most 32 cells a side
 PAPER_WINDOW = 9  # cells; about a quarter of the image: thick strokes never fill it
 PAPER_PERCENTILE = 80  # the paper is what at least 20% of a window shows
+NO_PAPER = 0.3  # a background darker than this share of the brightest paper is no paper (nothing is ink on it)
 FLAT_PAPER = 0.93  # paper whose darkest part is within 7% of its brightest is evenly lit
 PLAIN = 0.6  # a digital background: one exact grey level over 60% of the image ...
 PLAIN_NOISE = 0.03  # ... and hardly any pixel just off it (paper, even overexposed, has grain and gradients)
@@ -413,7 +414,12 @@ def _photo_ink(grey: np.ndarray, dark: bool, scale: int, shape: tuple[int, int])
         width = _width_past_band(grey, width)
     # Second pass: a closing just wider than the strokes follows shadows and the sheet's edges.
     size = 2.0 * width + 3
-    return _threshold(1.0 - g / paper_closing(grey, size), scale, dark, shape)
+    closing = paper_closing(grey, size)
+    residual = 1.0 - g / closing
+    # Where the "paper" is near black (a book's edge, a dark desk, the scanner's lid) no ink can show:
+    # its grain, divided by so dark a level, would pass for the strongest ink and hide the digits.
+    residual[closing < NO_PAPER * hi] = 0.0
+    return _threshold(residual, scale, dark, shape)
 
 
 def _band_hides_digit(strokes: np.ndarray) -> bool:
