@@ -147,3 +147,21 @@ def test_a_small_number_in_a_tall_crop_is_read_in_a_band_not_whole(test_digits) 
         )
         scanned += best.text == text
     assert scanned >= whole + 5, (scanned, whole)
+
+
+def test_a_ruled_line_on_its_own_below_the_number_is_no_digit(recognizer, mnist_test) -> None:
+    """A register's column rule, a piece of it below the number: the digit reader is sure it is a 1,
+    the field reader sees no digit in it at all, and the line is left out."""
+    from test_vision_segment import write as write_number
+
+    images, labels = mnist_test
+    right = 0
+    for k, pair in enumerate(((3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14))):
+        number = write_number([images[i] for i in pair], [4], height=22, margin=8)
+        crop = np.clip(np.random.default_rng(k).normal(232, 4, (236, 134)), 0, 255).astype(np.uint8)
+        h, w = number.shape
+        w = min(w, 134 - 70)
+        crop[30 : 30 + h, 70 : 70 + w] = np.minimum(crop[30 : 30 + h, 70 : 70 + w], number[:, :w])
+        cv2.line(crop, (15, 100), (15, 190), 70, 2)
+        right += recognizer.read(crop).text == "".join(str(labels[i]) for i in pair)
+    assert right >= 4

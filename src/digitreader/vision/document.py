@@ -31,7 +31,8 @@ from digitreader.vision.line_reader import greedy, scores
 
 # Chosen on development data (real-dev register rows, the evaluation set's seed 123, fields of seed 555):
 MARGIN = 4.5  # log-likelihood by which the field reader's text must beat the line's to replace it
-SURE = 0.99  # a line the digit reader is this sure of (its digits' confidences multiplied) stands
+SURE = 0.99  # a line the digit reader is this sure of (its digits' confidences multiplied) stands ...
+NOTHING = 0.5  # ... unless the field reader is this sure that its crop holds no digit (a ruled line, a book's edge)
 PAD_Y, PAD_X = 0.6, 0.5  # a line's crop reaches this many line heights above/below and to each side
 BANDS = (0.6, 0.4, 0.3, 0.25, 0.2)  # a field is scanned in bands this share of its height ...
 BAND_STEP = 1 / 3  # ... each a third of its height below the last,
@@ -60,6 +61,10 @@ def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
     lines = _lines(reading, scaled, grey.shape)
     out = [ln.digits for ln in lines]
     todo = [k for k, ln in enumerate(lines) if _doubted(ln.digits)]
+    sure = [k for k in range(len(lines)) if k not in todo]
+    if sure:  # a line the digit reader is sure of, where the field reader sees no digit at all, is doubted too
+        looks = _reads(field, grey, [lines[k].crops[0] for k in sure])
+        todo = sorted(todo + [k for k, r in zip(sure, looks, strict=True) if _nothing(r.logp) >= NOTHING])
     owners = [k for k in todo for _ in lines[k].crops]
     first = _reads(field, grey, [c for k in todo for c in lines[k].crops])  # every doubted line in one batch
     for k in todo:
@@ -123,6 +128,11 @@ def _groups(reading: Reading) -> list[list[Digit]]:
         groups.append(reading.digits[k : k + len(text)])
         k += len(text)
     return groups
+
+
+def _nothing(logp: np.ndarray) -> float:
+    """The field reader's probability that a crop holds no digit (every frame blank)."""
+    return float(np.exp(logp[:, -1].sum()))
 
 
 def _likelier(logp: np.ndarray, text: str, other: str) -> bool:
