@@ -513,3 +513,36 @@ def test_a_books_black_edge_does_not_hide_a_number_in_the_margin(recognizer, dig
         crop[y : y + number.shape[0], x : x + number.shape[1]] = np.minimum(region, number[:, : region.shape[1]])
         right += recognizer.read(crop).text == "".join(str(labels[i]) for i in pair)
     assert right >= 3
+
+
+def test_a_column_rule_found_in_pieces_is_one_rule() -> None:
+    """A register's column rule down the side of a crop, a little bowed and ragged as scanned: Hough finds it in
+    pieces, none across the whole image, with no parallel partner. Together they cross it: it is a rule."""
+    from digitreader.vision.rules import remove_rules, rule_search
+
+    m = np.zeros((219, 131), np.uint8)
+    rng = np.random.default_rng(0)
+    for y in range(202):
+        x = 128 - 2 * y / 122 if y < 104 else 127 - 2 * (y - 86) / 115
+        w = int(rng.integers(3, 6))
+        m[y, round(x - w / 2) : round(x - w / 2) + w] = 1
+    cv2.circle(m, (70, 80), 10, 1, 3)  # a 0 beside it
+    _, _, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    search = rule_search(stats, m.shape)
+    assert search is not None
+    out = remove_rules(m, *search)
+    assert out[:, 110:].sum() == 0  # the rule is gone
+    assert (out[:, 50:95] == m[:, 50:95]).all()  # the 0 is untouched
+
+
+def test_the_corner_of_a_frame_is_worth_a_search_for_rules() -> None:
+    """A printed rule along the top joined to a column rule down the side: one component, too wide to be a
+    vertical line and too short to be a horizontal one, but an outline that fills little of its box."""
+    from digitreader.vision.rules import rule_search
+
+    m = np.zeros((199, 136), np.uint8)
+    cv2.line(m, (75, 1), (135, 1), 1, 3)
+    cv2.line(m, (133, 1), (134, 198), 1, 4)
+    cv2.circle(m, (95, 90), 10, 1, 3)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    assert rule_search(stats, m.shape) is not None

@@ -17,6 +17,8 @@ RULE_PIECES = 2.0  # ... and such pieces, together as long as two lines across t
 WHOLE_GAP = 50  # gaps up to 1/50 of the image's shorter side are bridged along whole lines (noise) ...
 BROKEN_GAP = 12  # ... up to 1/12 along broken lines ...
 BROKEN_SPAN = 0.35  # ... and pieces this fraction of it long are enough (with a parallel partner)
+PIECE_GAP = 0.1  # pieces of one line with gaps up to this fraction of the image's side between them are one line
+OUTLINE_FILL = 0.15  # a component across most of the image that fills at most this share of its box is an outline
 BOX_WALLS = 3  # vertical lines from one rule to the next, in a row, are the walls of a form's boxes
 BOX_FILL = 0.5  # ink covers at most this fraction of the inside of a printed box (a digit in it)
 BOX_SIDE = 12  # px: smaller quadrilaterals are left alone
@@ -32,8 +34,9 @@ def rule_search(stats: np.ndarray, shape: tuple[int, int]) -> tuple[int, float] 
     shadow's edge or a faint print leaves wide gaps in them, and pieces shorter than a line.
     """
     h, w = shape
-    ws, hs = stats[1:, 2], stats[1:, 3]
-    if ((ws >= 0.75 * w) | ((hs >= 0.75 * h) & (ws <= 0.25 * w))).any():
+    ws, hs, area = stats[1:, 2], stats[1:, 3], stats[1:, 4]
+    outline = ((ws >= 0.75 * w) | (hs >= 0.75 * h)) & (area <= OUTLINE_FILL * ws * hs)  # a frame's corner
+    if ((ws >= 0.75 * w) | ((hs >= 0.75 * h) & (ws <= 0.25 * w)) | outline).any():
         return WHOLE_GAP, RULE_SPAN
     flat, tall = ws >= PIECE_RATIO * hs, hs >= PIECE_RATIO * ws
     if ws[flat].sum() >= RULE_PIECES * w or hs[tall].sum() >= RULE_PIECES * h:
@@ -71,7 +74,7 @@ def remove_rules(mask: np.ndarray, gap: int = WHOLE_GAP, span: float = RULE_SPAN
     rules = [
         seg
         for seg in segments
-        if seg[6] >= 0.9
+        if _extent(seg, segments, apart, w if seg[5] else h) >= 0.9
         or any(o[5] == seg[5] and _turn(o[4], seg[4]) < 3 and _distance(o, seg) >= apart for o in segments)
     ]
     rules += _box_walls(m, [r for r in rules if r[5]], apart)
@@ -90,6 +93,23 @@ def remove_rules(mask: np.ndarray, gap: int = WHOLE_GAP, span: float = RULE_SPAN
         k = np.ones((across, 1) if horizontal else (1, across), np.uint8)
         out |= band & cv2.morphologyEx(out, cv2.MORPH_CLOSE, k)
     return out
+
+
+def _extent(seg: tuple, segments: list[tuple], apart: float, side: int) -> float:
+    """The share of the image's side that ``seg``'s line covers: with the segments on the same line (Hough finds
+    a long line in pieces where a digit crosses it or it fades), their gaps up to ``PIECE_GAP`` of the side bridged."""
+    axis = 0 if seg[5] else 1  # x along a horizontal line, y along a vertical one
+    spans = sorted(
+        (min(o[axis], o[axis + 2]), max(o[axis], o[axis + 2]))
+        for o in segments
+        if o[5] == seg[5] and _turn(o[4], seg[4]) < 3 and _distance(seg, o) < apart
+    )
+    best, (lo, hi) = 0.0, spans[0]
+    for a, b in spans[1:]:
+        if a - hi > PIECE_GAP * side:
+            best, lo = max(best, hi - lo), a
+        hi = max(hi, b)
+    return max(best, hi - lo) / side
 
 
 def _turn(a: float, b: float) -> float:
