@@ -5,7 +5,8 @@ it is easily misled by what surrounds a number in a real document (a book's edge
 ticks, separators, patterns). The field reader (``vision.field_reader``) reads a crop
 around each line without cutting, trained to leave all that out. For each line both texts
 are scored by the field reader (CTC); where its own reading is more likely by a clear
-margin, it replaces the line; a line the digit reader is sure of stands.
+margin, it replaces the line; a line the digit reader is sure of stands, unless the field
+reader is sure its crop holds no digit at all (a column rule, a book's gutter, read as a sure 1).
 
 An image with one line (or none) is one field: a crop of a register's margin or of a
 cheque's amount. It is read whole and around its line; when the field reader is unsure of
@@ -27,7 +28,7 @@ from digitreader.results import Digit, Reading
 from digitreader.vision.field_reader import HEIGHT, MAX_WIDTH, STRIDE, FieldReader, decode, field_input
 from digitreader.vision.ink import to_grey
 from digitreader.vision.io import Scaled
-from digitreader.vision.line_reader import greedy, scores
+from digitreader.vision.line_reader import BLANK, greedy, scores
 
 # Chosen on development data (real-dev register rows, the evaluation set's seed 123, fields of seed 555):
 MARGIN = 4.5  # log-likelihood by which the field reader's text must beat the line's to replace it
@@ -132,7 +133,7 @@ def _groups(reading: Reading) -> list[list[Digit]]:
 
 def _nothing(logp: np.ndarray) -> float:
     """The field reader's probability that a crop holds no digit (every frame blank)."""
-    return float(np.exp(logp[:, -1].sum()))
+    return float(np.exp(logp[:, BLANK].sum()))
 
 
 def _likelier(logp: np.ndarray, text: str, other: str) -> bool:
