@@ -63,13 +63,16 @@ def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
     out = [ln.digits for ln in lines]
     todo = [k for k, ln in enumerate(lines) if _doubted(ln.digits)]
     sure = [k for k in range(len(lines)) if k not in todo]
-    if sure:  # a line the digit reader is sure of, where the field reader sees no digit at all, is doubted too
+    seen: dict[int, _Read] = {}  # a sure line's reading around it, when that holds no digit: the line is doubted too
+    if sure:
         looks = _reads(field, grey, [lines[k].crops[0] for k in sure])
-        todo = sorted(todo + [k for k, r in zip(sure, looks, strict=True) if _nothing(r.logp) >= NOTHING])
-    owners = [k for k in todo for _ in lines[k].crops]
-    first = _reads(field, grey, [c for k in todo for c in lines[k].crops])  # every doubted line in one batch
+        seen = {k: r for k, r in zip(sure, looks, strict=True) if _nothing(r.logp) >= NOTHING}
+        todo = sorted(todo + list(seen))
+    rest = [(k, c) for k in todo for j, c in enumerate(lines[k].crops) if j or k not in seen]
+    first = _reads(field, grey, [c for _, c in rest])  # every doubted line in one batch
     for k in todo:
-        reads = [r for j, r in zip(owners, first, strict=True) if j == k]
+        reads = [seen[k]] if k in seen else []
+        reads += [r for (j, _), r in zip(rest, first, strict=True) if j == k]
         if len(lines) == 1 and max(r.sure for r in reads) < SCAN_BELOW:
             reads += _confirmed(_reads(field, grey, bands(*grey.shape)), reads)
         best = max(reads, key=lambda r: r.sure)
