@@ -142,6 +142,8 @@ def _quadrilateral(hull: np.ndarray, shape: tuple[int, int]) -> np.ndarray | Non
     their lines cross; the quadrilateral that overlaps the outline best is the sheet.
     """
     perimeter = cv2.arcLength(hull, True)
+    outline = hull.reshape(-1, 2).astype(np.float32)
+    area = cv2.contourArea(outline)
     best, best_overlap = None, 0.0
     for eps in (0.01, 0.02, 0.03, 0.05, 0.08):
         polygon = cv2.approxPolyDP(hull, eps * perimeter, True).reshape(-1, 2).astype(np.float32)
@@ -159,18 +161,19 @@ def _quadrilateral(hull: np.ndarray, shape: tuple[int, int]) -> np.ndarray | Non
             if any(c is None for c in corners):
                 continue
             quad = _ordered(np.float32(corners))
-            overlap = _overlap(quad, hull)
+            overlap = _overlap(quad, outline, area)
             if overlap > best_overlap:
                 best, best_overlap = quad, overlap
     return best
 
 
-def _overlap(quad: np.ndarray, hull: np.ndarray) -> float:
-    """Intersection over union of a quadrilateral and a convex outline (0 for a quadrilateral that folds over)."""
+def _overlap(quad: np.ndarray, outline: np.ndarray, area: float) -> float:
+    """Intersection over union of a quadrilateral and a convex outline of ``area`` (0 for a quadrilateral that
+    folds over)."""
     if not cv2.isContourConvex(quad.reshape(-1, 1, 2)):
         return 0.0
-    inter, _ = cv2.intersectConvexConvex(quad, hull.reshape(-1, 2).astype(np.float32))
-    union = cv2.contourArea(quad) + cv2.contourArea(hull) - inter
+    inter, _ = cv2.intersectConvexConvex(quad, outline)
+    union = cv2.contourArea(quad) + area - inter
     return float(inter / union) if union > 0 else 0.0
 
 
