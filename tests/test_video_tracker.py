@@ -106,6 +106,42 @@ def test_confirmed_track_coasts_over_missed_frames_then_retires() -> None:
     assert texts == ["22", "22", "22", "2", "2"]
 
 
+def test_the_digit_read_keeps_its_track_where_boxes_overlap_two() -> None:
+    """A badly cut frame: the 0's box overlaps the 5's track a little more than the 0's own."""
+    tracks, detection = [(486, 50, 10, 30), (492, 50, 44, 30)], [(484, 50, 28, 30)]
+    assert match(tracks, detection, 0.2, 0.75) == [(1, 0)]  # by overlap alone the 5's track takes it
+    agree = np.array([[0.95], [0.01]])  # the detection reads 0, the digit of the first track
+    assert match(tracks, detection, 0.2, 0.75, agree=agree) == [(0, 0)]
+
+
+def test_a_piece_merged_back_into_its_neighbour_is_gone_not_missed() -> None:
+    """A wide 6 cut into "6" and "1" for a few frames: once the whole 6 is found again, the "1" does not coast."""
+    tracker = Tracker(TrackerConfig(max_missed=3))
+    whole = [Detection((100, 50, 46, 50), one_hot(6)), Detection((170, 50, 40, 50), one_hot(2))]
+    cut = [Detection((100, 50, 34, 50), one_hot(6)), Detection((136, 50, 12, 50), one_hot(1)), whole[1]]
+    for _ in range(4):
+        tracker.update(cut)
+    assert number_text(tracker.tracks) == "612"
+    assert number_text(tracker.update(whole)) == "62"
+    far = [Detection((100, 50, 34, 50), one_hot(6)), Detection((250, 50, 40, 50), one_hot(1)), whole[1]]
+    for _ in range(4):
+        tracker.update(far)
+    assert number_text(tracker.update(whole)) == "621"  # a digit elsewhere that was missed still coasts
+
+
+def test_a_piece_cut_off_a_known_digit_must_last_before_it_counts() -> None:
+    """The wide 6 is cut on 3 frames running: its "1" piece is not shown; a new digit beside it is."""
+    tracker = Tracker()
+    whole = [Detection((100, 50, 46, 50), one_hot(6)), Detection((170, 50, 40, 50), one_hot(2))]
+    cut = [Detection((100, 50, 34, 50), one_hot(6)), Detection((136, 50, 12, 50), one_hot(1)), whole[1]]
+    for _ in range(5):
+        tracker.update(whole)
+    assert [number_text(tracker.update(cut)) for _ in range(3)] == ["62", "62", "62"]
+    assert [number_text(tracker.update(cut)) for _ in range(5)][-1] == "612"  # cut on 8 frames running: a digit
+    new = [*whole, Detection((230, 50, 40, 50), one_hot(4))]
+    assert [number_text(tracker.update(new)) for _ in range(3)][-1] == "624"
+
+
 def test_tentative_track_dies_at_its_first_miss() -> None:
     tracker = Tracker()
     for _ in range(5):
