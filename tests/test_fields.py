@@ -165,3 +165,18 @@ def test_a_ruled_line_on_its_own_below_the_number_is_no_digit(recognizer, mnist_
         cv2.line(crop, (15, 100), (15, 190), 70, 2)
         right += recognizer.read(crop).text == "".join(str(labels[i]) for i in pair)
     assert right >= 4
+
+
+def test_a_much_lower_line_is_a_scrap_not_a_number() -> None:
+    """A register crop read as "83" over "7" 8 px tall (a tick): the tick's line is left out; two lines of
+    one size both stay."""
+    from digitreader.results import Digit
+    from digitreader.vision.document import _without_scraps
+
+    def line(y: int, h: int, digits: str) -> list[Digit]:
+        return [Digit(int(d), 0.99, (20 * k, y, 14, h), [0.0] * 10) for k, d in enumerate(digits)]
+
+    number, tick, second = line(30, 22, "83"), line(80, 8, "7"), line(80, 20, "78")
+    assert _without_scraps([number, tick]) == [number, []]
+    assert _without_scraps([number, second]) == [number, second]
+    assert _without_scraps([tick]) == [tick]

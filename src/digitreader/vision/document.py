@@ -7,6 +7,7 @@ around each line without cutting, trained to leave all that out. For each line b
 are scored by the field reader (CTC); where its own reading is more likely by a clear
 margin, it replaces the line; a line the digit reader is sure of stands, unless the field
 reader is sure its crop holds no digit at all (a column rule, a book's gutter, read as a sure 1).
+A line less than half as tall as the tallest is left out (a dash, a tick, print at the foot of a page).
 
 An image with one line (or none) is one field: a crop of a register's margin or of a
 cheque's amount. It is read whole and around its line; when the field reader is unsure of
@@ -33,6 +34,7 @@ from digitreader.vision.line_reader import BLANK, greedy, scores
 # Chosen on development data (real-dev register rows, the evaluation set's seed 123, fields of seed 555):
 MARGIN = 4.5  # log-likelihood by which the field reader's text must beat the line's to replace it
 SURE = 0.99  # a line the digit reader is this sure of (its digits' confidences multiplied) stands ...
+SCRAP = 0.5  # a line less than this share of the tallest line's height is a scrap, not a number
 NOTHING = 0.5  # ... unless the field reader is this sure that its crop holds no digit (a ruled line, a book's edge)
 PAD_Y, PAD_X = 0.6, 0.5  # a line's crop reaches this many line heights above/below and to each side
 BANDS = (0.6, 0.4, 0.3, 0.25, 0.2)  # a field is scanned in bands this share of its height ...
@@ -79,6 +81,7 @@ def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
         mine = "".join(str(d.digit) for d in lines[k].digits)
         if best.text != mine and _likelier(best.logp, best.text, mine):
             out[k] = _digits(decode(best.logp), best.x, best.crop, scaled.factor)
+    out = _without_scraps(out)
     return reading if out == [ln.digits for ln in lines] else _reading(out)
 
 
@@ -118,6 +121,14 @@ def _confirmed(scan: list[_Read], whole: list[_Read]) -> list[_Read]:
 def _reading(lines: list[list[Digit]]) -> Reading:
     kept = [ln for ln in lines if ln]
     return Reading("\n".join("".join(str(d.digit) for d in ln) for ln in kept), [d for ln in kept for d in ln])
+
+
+def _without_scraps(lines: list[list[Digit]]) -> list[list[Digit]]:
+    """The lines less than ``SCRAP`` as tall as the tallest left out: in a document one hand writes its
+    numbers at one size, and a much lower line is a dash, a tick, a crossed-out scrap or print."""
+    heights = [max(d.box[1] + d.box[3] for d in ln) - min(d.box[1] for d in ln) if ln else 0 for ln in lines]
+    tallest = max(heights, default=0)
+    return [ln if h >= SCRAP * tallest else [] for ln, h in zip(lines, heights, strict=True)]
 
 
 def _doubted(digits: list[Digit]) -> bool:
