@@ -65,7 +65,7 @@ class Track:
     shown: int | None = None  # the digit reported, once confirmed
     velocity: tuple[float, float] = (0.0, 0.0)
     seen: bool = field(default=True)  # detected in the latest frame
-    boxes: deque[Box] = field(default_factory=lambda: deque(maxlen=8))  # its latest boxes
+    boxes: deque[Box] = field(default_factory=deque)  # its latest boxes (as many as its votes)
 
     @property
     def confirmed(self) -> bool:
@@ -227,8 +227,8 @@ class Tracker:
             if j not in taken:
                 piece = any(t.piece(det.box) for t in found)
                 needs = cfg.window if piece else cfg.confirm_after
-                track = Track(next(self._ids), det.box, deque([det.probabilities], maxlen=cfg.window), needs)
-                track.boxes.append(det.box)
+                votes, boxes = deque([det.probabilities], maxlen=cfg.window), deque([det.box], maxlen=cfg.window)
+                track = Track(next(self._ids), det.box, votes, needs, boxes=boxes)
                 self._settle(track)
                 survivors.append(track)
         self.tracks = survivors
