@@ -86,8 +86,7 @@ class Track:
 
     def usual(self, box: Box) -> bool:
         """Whether ``box`` has about the size of its latest boxes (not a frame's misreading across the number)."""
-        _, _, w, h = self.usual_box()
-        return box[2] <= USUAL * w and box[3] <= USUAL * h
+        return fits(box, self.usual_box())
 
     def piece(self, box: Box) -> bool:
         """Whether ``box`` is a piece cut off this digit: where its ink has been of late, and with its
@@ -96,21 +95,30 @@ class Track:
 
     def extent(self) -> Box:
         """The box around its latest boxes of the usual size: where its ink has been of late."""
-        return union(*([b for b in self.boxes if self.usual(b)] or [self.box]))
+        size = self.usual_box()
+        return union(*([b for b in self.boxes if fits(b, size)] or [self.box]))
 
     def predicted(self) -> Box:
         x, y, w, h = self.box
         return round(x + self.velocity[0]), round(y + self.velocity[1]), w, h
 
 
+def intersection(a: Box, b: Box) -> int:
+    """The area two boxes share."""
+    w = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    h = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return w * h
+
+
 def iou(a: Box, b: Box) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    iw = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    union = aw * ah + bw * bh - inter
+    inter = intersection(a, b)
+    union = a[2] * a[3] + b[2] * b[3] - inter
     return inter / union if union > 0 else 0.0
+
+
+def fits(box: Box, size: Box) -> bool:
+    """Whether ``box`` is at most ``USUAL`` times as wide and as tall as ``size``."""
+    return box[2] <= USUAL * size[2] and box[3] <= USUAL * size[3]
 
 
 def union(*boxes: Box) -> Box:
@@ -122,11 +130,8 @@ def union(*boxes: Box) -> Box:
 
 def covered(inner: Box, outer: Box) -> float:
     """The share of ``inner``'s area that lies inside ``outer``."""
-    ix, iy, iw, ih = inner
-    ox, oy, ow, oh = outer
-    w = max(0, min(ix + iw, ox + ow) - max(ix, ox))
-    h = max(0, min(iy + ih, oy + oh) - max(iy, oy))
-    return w * h / (iw * ih) if iw * ih > 0 else 0.0
+    area = inner[2] * inner[3]
+    return intersection(inner, outer) / area if area > 0 else 0.0
 
 
 def alike(a: Box, b: Box) -> bool:

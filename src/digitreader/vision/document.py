@@ -34,8 +34,8 @@ from digitreader.vision.line_reader import BLANK, greedy, scores
 # Chosen on development data (real-dev register rows, the evaluation set's seed 123, fields of seed 555):
 MARGIN = 4.5  # log-likelihood by which the field reader's text must beat the line's to replace it
 SURE = 0.99  # a line the digit reader is this sure of (its digits' confidences multiplied) stands ...
-SCRAP = 0.5  # a line less than this share of the tallest line's height is a scrap, not a number
 NOTHING = 0.5  # ... unless the field reader is this sure that its crop holds no digit (a ruled line, a book's edge)
+SCRAP = 0.5  # a line less than this share of the tallest line's height is a scrap, not a number
 PAD_Y, PAD_X = 0.6, 0.5  # a line's crop reaches this many line heights above/below and to each side
 BANDS = (0.6, 0.4, 0.3, 0.25, 0.2)  # a field is scanned in bands this share of its height ...
 BAND_STEP = 1 / 3  # ... each a third of its height below the last,
