@@ -7,6 +7,8 @@ around each line without cutting, trained to leave all that out. For each line b
 are scored by the field reader (CTC); where its own reading is more likely by a clear
 margin, it replaces the line; a line the digit reader is sure of stands, unless the field
 reader is sure its crop holds no digit at all (a column rule, a book's gutter, read as a sure 1).
+Beside a line it is sure of, a line the digit reader doubts goes when the field reader gives its
+crop a fair chance (``BESIDE``) of holding no digit: an underline or a tick read as a 1.
 A line less than half as tall as the tallest is left out (a dash, a tick, print at the foot of a page).
 
 An image with one line (or none) is one field: a crop of a register's margin or of a
@@ -35,6 +37,7 @@ from digitreader.vision.line_reader import BLANK, greedy, scores
 MARGIN = 4.5  # log-likelihood by which the field reader's text must beat the line's to replace it
 SURE = 0.99  # a line the digit reader is this sure of (its digits' confidences multiplied) stands ...
 NOTHING = 0.5  # ... unless the field reader is this sure that its crop holds no digit (a ruled line, a book's edge)
+BESIDE = 0.1  # ... and a line it doubts, beside a line it is sure of, goes when the field reader is this sure
 SCRAP = 0.5  # a line less than this share of the tallest line's height is a scrap, not a number
 PAD_Y, PAD_X = 0.6, 0.5  # a line's crop reaches this many line heights above/below and to each side
 BANDS = (0.6, 0.4, 0.3, 0.25, 0.2)  # a field is scanned in bands this share of its height ...
@@ -63,8 +66,9 @@ def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
     grey = to_grey(scaled.pixels)
     lines = _lines(reading, scaled, grey.shape)
     out = [ln.digits for ln in lines]
-    todo = [k for k, ln in enumerate(lines) if _doubted(ln.digits)]
-    sure = [k for k in range(len(lines)) if k not in todo]
+    doubted = [k for k, ln in enumerate(lines) if _doubted(ln.digits)]
+    sure = [k for k in range(len(lines)) if k not in doubted]
+    todo = list(doubted)
     seen: dict[int, _Read] = {}  # a sure line's reading around it, when that holds no digit: the line is doubted too
     if sure:
         looks = _reads(field, grey, [lines[k].crops[0] for k in sure])
@@ -75,6 +79,9 @@ def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
     for k in todo:
         reads = [seen[k]] if k in seen else []
         reads += [r for (j, _), r in zip(rest, first, strict=True) if j == k]
+        if k in doubted and len(sure) > len(seen) and _nothing(reads[0].logp) >= BESIDE:
+            out[k] = []  # a mark beside the number: a tick, an underline, a struck-out digit
+            continue
         if len(lines) == 1 and max(r.sure for r in reads) < SCAN_BELOW:
             reads += _confirmed(_reads(field, grey, bands(*grey.shape)), reads)
         best = max(reads, key=lambda r: r.sure)
