@@ -36,6 +36,27 @@ def test_cheques_carry_separators_and_dashes_that_are_not_text(test_digits) -> N
     assert all(any(c.isdigit() for c in t) for t in tails)
 
 
+def test_a_struck_out_number_in_a_register_is_drawn_but_is_not_text(test_digits, monkeypatch) -> None:
+    """A struck-out number beside the one that counts adds ink, not text, and leaves the rest of the field as
+    it was drawn without it."""
+    from digitreader.data import fields
+
+    def registers() -> list[tuple[np.ndarray, str, str]]:
+        return [field_sample(test_digits, np.random.default_rng([5, i]), "register") for i in range(20)]
+
+    monkeypatch.setattr(fields, "STRUCK", 0.0)
+    plain = registers()
+    monkeypatch.setattr(fields, "STRUCK", 1.0)
+    struck = registers()
+    assert [t for _, t, _ in plain] == [t for _, t, _ in struck]
+    assert all(a.shape == b.shape for (a, _, _), (b, _, _) in zip(plain, struck, strict=True))
+    darker = [
+        int((b.astype(int) < a.astype(int) - 60).sum()) for (a, _, _), (b, _, _) in zip(plain, struck, strict=True)
+    ]
+    assert sum(d > 30 for d in darker) >= 5  # drawn where it fits above or below the number
+    assert sum(np.array_equal(a, b) for (a, _, _), (b, _, _) in zip(plain, struck, strict=True)) >= 1
+
+
 def test_data_fields_writes_pngs_and_labels(mnist_path, tmp_path) -> None:
     from digitreader.cli import main
 

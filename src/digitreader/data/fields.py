@@ -2,12 +2,12 @@
 and the cheque benchmark.
 
 ``field_sample`` draws one field: a handwritten number in a register's margin (the book's black
-edge, ruled and column lines, a tick above, an underline, a dot after, printed words below),
-on a cheque's amount line (a security pattern, a printed box or baseline and currency, thousands
-separators, a trailing ``-`` or ``/=``), in a row of a ruled sheet (with scraps of the rows above
-and below), or in a form's printed boxes. It returns the image as a scanner or a phone gives it
-(uint8 grey, any size) and its text: the digits only. Everything else is drawn but is not text,
-which is what teaches the reader to ignore it.
+edge, ruled and column lines, a tick above, an underline, a dot after, printed words below, a
+struck-out number above or below), on a cheque's amount line (a security pattern, a printed box
+or baseline and currency, thousands separators, a trailing ``-`` or ``/=``), in a row of a ruled
+sheet (with scraps of the rows above and below), or in a form's printed boxes. It returns the
+image as a scanner or a phone gives it (uint8 grey, any size) and its text: the digits only.
+Everything else is drawn but is not text, which is what teaches the reader to ignore it.
 
 Pure functions of a ``numpy.random.Generator``. Training uses MNIST *training* digits; the
 benchmark uses *test* digits with its own seed.
@@ -30,6 +30,7 @@ from digitreader.data.styles import FONTS, LETTERS, continental
 KINDS = ("register", "cheque", "row", "boxes")
 MIX = (0.4, 0.25, 0.25, 0.1)
 MARKS = ".,-/=' "  # drawn between or after digits; never part of the text
+STRUCK = 0.2  # registers with a struck-out number above or below the one that counts
 WORDS = ("Kr", "kr.", "DKK", "EUR", "$", "No.", "Nr", "Sum", "Total", "Tryk", "for", "Kirke", "den", "og", "til")
 
 
@@ -274,6 +275,38 @@ def _scrawl(a: np.ndarray, x: int, y: int, h: int, stroke: int, rng: np.random.G
         _line(a, p, q, stroke)
 
 
+def _struck_out(
+    ink: np.ndarray, box: tuple[int, int, int, int], h: int, pen: float, stroke: int, digits: Digits, rng
+) -> None:
+    """A number written just above or below ``box`` and struck out (a line or two through it, a cross, or
+    a zigzag over it): a correction, which is not text."""
+    x, y, nw, nh = box
+    other = write(_digits(rng, int(rng.integers(1, 4))), digits, h, pen, float(rng.uniform(-0.45, 0.15)), rng)
+    oh, ow = other.shape
+    gap = rng.uniform(-0.1, 0.6) * h
+    oy = int(y - oh - gap if rng.random() < 0.4 else y + nh + gap)
+    ox = int(x + rng.uniform(-0.3, 0.3) * nw)
+    if oy < 0 or oy + oh > ink.shape[0]:
+        return
+    _place(ink, other, ox, oy)
+    left, right, top, bottom = ox + 0.15 * h, ox + ow - 0.15 * h, oy + 0.3 * oh, oy + 0.85 * oh
+    how = rng.choice(["line", "lines", "cross", "zigzag"], p=[0.4, 0.2, 0.2, 0.2])
+    if how in ("line", "lines"):
+        for k in range(1 if how == "line" else 2):
+            mid = top + (bottom - top) * (0.5 + 0.3 * (k - 0.5) * (how == "lines")) + rng.normal(0, 0.05 * h)
+            tilt = rng.normal(0, 0.15) * (right - left)
+            _line(ink, (left - 0.2 * h, mid + tilt / 2), (right + 0.2 * h, mid - tilt / 2), stroke)
+    elif how == "cross":
+        _line(ink, (left, top - 0.2 * oh), (right, bottom), stroke)
+        _line(ink, (left, bottom), (right, top - 0.2 * oh), stroke)
+    else:
+        n = int(rng.integers(3, 8))
+        xs = np.linspace(left - 0.1 * h, right + 0.1 * h, n + 1)
+        for k in range(n):
+            a, b = (top, bottom) if k % 2 == 0 else (bottom, top)
+            _line(ink, (xs[k], a), (xs[k + 1], b), stroke)
+
+
 def _register(number: np.ndarray, h: int, pen: float, digits: Digits, rng: np.random.Generator):
     """A crop of a register's margin: the book's edge, column rules, the number somewhere in it."""
     nh, nw = number.shape
@@ -298,6 +331,9 @@ def _register(number: np.ndarray, h: int, pen: float, digits: Digits, rng: np.ra
     if rng.random() < 0.35:  # neighbouring writing at the crop's side, cut by the border
         side = W - int(rng.uniform(0, 0.2) * h) if rng.random() < 0.7 else edge
         _scrawl(ink, side, int(rng.uniform(0.1, 0.95) * H), h, stroke, rng)
+    struck = rng.spawn(1)[0]  # its own stream: the fields drawn before it was added stay as they were
+    if struck.random() < STRUCK:
+        _struck_out(ink, (x, y, nw, nh), h, pen, stroke, digits, struck)
     rules = np.zeros((H, W), np.float32)
     for _ in range(int(rng.choice([0, 1, 2, 3], p=[0.2, 0.4, 0.3, 0.1]))):  # column rules
         rx = rng.uniform(edge, W)
