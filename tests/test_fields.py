@@ -206,13 +206,16 @@ def test_a_much_lower_line_is_a_scrap_not_a_number() -> None:
 def test_a_doubted_mark_beside_a_sure_number_is_left_out(test_digits, monkeypatch) -> None:
     """Generated register margins (MNIST test digits, seed 31) where an underline or a tick was read as a
     second line the digit reader doubts ("822" over "1"): the field reader gives its crop a fair chance of
-    holding no digit, and the line goes (real-dev register rows: 5 of 899 fixed, none broken)."""
+    holding no digit, and the line goes (real-dev register rows: 5 of 899 fixed, none broken, at the previous
+    field reader)."""
     from digitreader import Recognizer
     from digitreader.vision import document
 
     recognizer = Recognizer(threads=1)
-    fields = [field_sample(test_digits, np.random.default_rng([31, i]), "register") for i in (218, 290, 418, 546)]
+    fields = [
+        field_sample(test_digits, np.random.default_rng([31, i]), "register") for i in (164, 218, 282, 546, 724, 1018)
+    ]
     files = [(cv2.imencode(".png", image)[1].tobytes(), text) for image, text, _ in fields]
-    assert sum(recognizer.read(f).text == t for f, t in files) >= 3
+    assert sum(recognizer.read(f).text == t for f, t in files) >= 5
     monkeypatch.setattr(document, "BESIDE", 1.1)  # never: each mark stays a line of its own
-    assert sum("\n" in recognizer.read(f).text for f, _t in files) >= 3
+    assert sum("\n" in recognizer.read(f).text for f, _t in files) >= 5
