@@ -205,7 +205,7 @@ def test_a_much_lower_line_is_a_scrap_not_a_number() -> None:
 
 def test_a_doubted_mark_beside_a_sure_number_is_left_out(test_digits, monkeypatch) -> None:
     """Generated register margins (MNIST test digits, seed 31) where an underline or a tick was read as a
-    second line the digit reader doubts ("822" over "1"): the field reader gives its crop a fair chance of
+    second line the digit reader doubts ("20" over "1"): the field reader gives its crop a fair chance of
     holding no digit, and the line goes (real-dev register rows: 5 of 899 fixed, none broken, at the previous
     field reader)."""
     from digitreader import Recognizer

@@ -276,7 +276,13 @@ def _scrawl(a: np.ndarray, x: int, y: int, h: int, stroke: int, rng: np.random.G
 
 
 def _struck_out(
-    ink: np.ndarray, box: tuple[int, int, int, int], h: int, pen: float, stroke: int, digits: Digits, rng
+    ink: np.ndarray,
+    box: tuple[int, int, int, int],
+    h: int,
+    pen: float,
+    stroke: int,
+    digits: Digits,
+    rng: np.random.Generator,
 ) -> None:
     """A number written just above or below ``box`` and struck out (a line or two through it, a cross, or
     a zigzag over it): a correction, which is not text."""
