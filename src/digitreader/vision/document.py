@@ -66,9 +66,8 @@ def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
     grey = to_grey(scaled.pixels)
     lines = _lines(reading, scaled, grey.shape)
     out = [ln.digits for ln in lines]
-    doubted = [k for k, ln in enumerate(lines) if _doubted(ln.digits)]
-    sure = [k for k in range(len(lines)) if k not in doubted]
-    todo = list(doubted)
+    todo = [k for k, ln in enumerate(lines) if _doubted(ln.digits)]
+    sure = [k for k in range(len(lines)) if k not in todo]
     seen: dict[int, _Read] = {}  # a sure line's reading around it, when that holds no digit: the line is doubted too
     if sure:
         looks = _reads(field, grey, [lines[k].crops[0] for k in sure])
@@ -79,7 +78,7 @@ def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
     for k in todo:
         reads = [seen[k]] if k in seen else []
         reads += [r for (j, _), r in zip(rest, first, strict=True) if j == k]
-        if k in doubted and len(sure) > len(seen) and _nothing(reads[0].logp) >= BESIDE:
+        if k not in seen and len(sure) > len(seen) and _nothing(reads[0].logp) >= BESIDE:
             out[k] = []  # a mark beside the number: a tick, an underline, a struck-out digit
             continue
         if len(lines) == 1 and max(r.sure for r in reads) < SCAN_BELOW:
