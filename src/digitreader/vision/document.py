@@ -5,8 +5,10 @@ it is easily misled by what surrounds a number in a real document (a book's edge
 ticks, separators, patterns). The field reader (``vision.field_reader``) reads a crop
 around each line without cutting, trained to leave all that out. For each line both texts
 are scored by the field reader (CTC); where its own reading is more likely by a clear
-margin, it replaces the line; a line the digit reader is sure of stands, unless the field
-reader is sure its crop holds no digit at all (a column rule, a book's gutter, read as a sure 1).
+margin, it replaces the line. A line the digit reader is sure of is read again too where the field
+reader is sure its crop holds no digit at all (a column rule, a book's gutter, read as a sure 1), or where
+its own reading is far likelier (``OVERRULE``: a currency sign read as a sure 5, a number lost in a
+security pattern).
 Beside a line it is sure of, a line the digit reader doubts goes when the field reader gives its
 crop a fair chance (``BESIDE``) of holding no digit: an underline or a tick read as a 1.
 A line less than half as tall as the tallest is left out (a dash, a tick, print at the foot of a page).
@@ -38,6 +40,7 @@ MARGIN = 4.5  # log-likelihood by which the field reader's text must beat the li
 SURE = 0.99  # a line the digit reader is this sure of (its digits' confidences multiplied) stands ...
 NOTHING = 0.5  # ... unless the field reader is this sure that its crop holds no digit (a ruled line, a book's edge)
 BESIDE = 0.1  # ... and a line it doubts, beside a line it is sure of, goes when the field reader is this sure
+OVERRULE = 5.0  # ... or where its reading is likelier than the sure line's text by this much (log-likelihood)
 SCRAP = 0.5  # a line less than this share of the tallest line's height is a scrap, not a number
 PAD_Y, PAD_X = 0.6, 0.5  # a line's crop reaches this many line heights above/below and to each side
 BANDS = (0.6, 0.4, 0.3, 0.25, 0.2)  # a field is scanned in bands this share of its height ...
@@ -66,25 +69,26 @@ def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
     grey = to_grey(scaled.pixels)
     lines = _lines(reading, scaled, grey.shape)
     out = [ln.digits for ln in lines]
+    cache: dict[Crop, _Read] = {}
     todo = [k for k, ln in enumerate(lines) if _doubted(ln.digits)]
     sure = [k for k in range(len(lines)) if k not in todo]
-    seen: dict[int, _Read] = {}  # a sure line's reading around it, when that holds no digit: the line is doubted too
-    if sure:
-        looks = _reads(field, grey, [lines[k].crops[0] for k in sure])
-        seen = {k: r for k, r in zip(sure, looks, strict=True) if _nothing(r.logp) >= NOTHING}
-        todo = sorted(todo + list(seen))
-    rest = [(k, c) for k in todo for j, c in enumerate(lines[k].crops) if j or k not in seen]
-    first = _reads(field, grey, [c for _, c in rest])  # every doubted line in one batch
+    # a sure line is doubted too where the field reader's reading around it holds no digit (a ruled line
+    # read as a sure 1) or reads other digits far likelier (a number lost in a security pattern)
+    _cached(field, grey, [c for k in sure for c in lines[k].crops], cache)
+    seen = {k for k in sure if _nothing(cache[lines[k].crops[0]].logp) >= NOTHING}
+    overruled = {k for k in sure if any(_overrules(cache[c], _text(lines[k].digits)) for c in lines[k].crops)}
+    todo = sorted(set(todo) | seen | overruled)
+    standing = [k for k in range(len(lines)) if k not in todo]
+    _cached(field, grey, [c for k in todo for c in lines[k].crops], cache)  # every doubted line in one batch
     for k in todo:
-        reads = [seen[k]] if k in seen else []
-        reads += [r for (j, _), r in zip(rest, first, strict=True) if j == k]
-        if k not in seen and len(sure) > len(seen) and _nothing(reads[0].logp) >= BESIDE:
+        reads = [cache[c] for c in lines[k].crops]
+        if k not in seen and standing and _nothing(reads[0].logp) >= BESIDE:
             out[k] = []  # a mark beside the number: a tick, an underline, a struck-out digit
             continue
         if len(lines) == 1 and max(r.sure for r in reads) < SCAN_BELOW:
             reads += _confirmed(_reads(field, grey, bands(*grey.shape)), reads)
         best = max(reads, key=lambda r: r.sure)
-        mine = "".join(str(d.digit) for d in lines[k].digits)
+        mine = _text(lines[k].digits)
         if best.text != mine and _likelier(best.logp, best.text, mine):
             out[k] = _digits(decode(best.logp), best.x, best.crop, scaled.factor)
     out = _without_scraps(out)
@@ -110,6 +114,21 @@ def _reads(field: FieldReader, grey: np.ndarray, crops: list[Crop]) -> list[_Rea
     return reads
 
 
+def _cached(field: FieldReader, grey: np.ndarray, crops: list[Crop], cache: dict[Crop, _Read]) -> None:
+    """Read the crops not yet in ``cache`` into it, in one batch."""
+    new = list(dict.fromkeys(c for c in crops if c not in cache))
+    cache.update(zip(new, _reads(field, grey, new), strict=True))
+
+
+def _text(digits: list[Digit]) -> str:
+    return "".join(str(d.digit) for d in digits)
+
+
+def _overrules(read: _Read, mine: str) -> bool:
+    """True where the field reader's reading of a crop is ``OVERRULE`` likelier than a sure line's text."""
+    return bool(read.text) and read.text != mine and bool(np.diff(scores(read.logp, [mine, read.text]))[0] > OVERRULE)
+
+
 def _confirmed(scan: list[_Read], whole: list[_Read]) -> list[_Read]:
     """The bands whose text a taller band around them (up to ``CONFIRM`` times as tall, or the whole field)
     reads too: a band that cuts a number in two reads its halves as other digits, alone."""
@@ -126,7 +145,7 @@ def _confirmed(scan: list[_Read], whole: list[_Read]) -> list[_Read]:
 
 def _reading(lines: list[list[Digit]]) -> Reading:
     kept = [ln for ln in lines if ln]
-    return Reading("\n".join("".join(str(d.digit) for d in ln) for ln in kept), [d for ln in kept for d in ln])
+    return Reading("\n".join(_text(ln) for ln in kept), [d for ln in kept for d in ln])
 
 
 def _without_scraps(lines: list[list[Digit]]) -> list[list[Digit]]:
