@@ -45,3 +45,24 @@ def test_tiny_field_training_exports_a_model_that_matches_torch(mnist_path, tmp_
             ref = model(torch.from_numpy(x)[None, None]).numpy()[0]
         assert ours.shape == ref.shape == (width // STRIDE, 11)
         assert np.abs(ours - ref).max() < 1e-4
+
+
+def test_the_bundled_field_reader_loads_back_into_torch_to_be_fine_tuned() -> None:
+    """`train-field --init .../default.onnx`: the exported weights (norms folded into the convolutions) give the
+    network back exactly, so a fine-tune starts from what is bundled."""
+    from digitreader.engine import bundled_models_dir
+    from digitreader.models.field import FieldNet
+    from digitreader.training.field import _load
+    from digitreader.training.onnx_weights import train_mode
+    from digitreader.vision.field_reader import HEIGHT, FieldReader
+
+    path = bundled_models_dir().parent / "field" / "default.onnx"
+    model = FieldNet()
+    _load(model, str(path))
+    train_mode(model, frozen_norms=True)
+    model.head[-2].eval()  # the dropout: what is compared is the network the fine-tune starts from
+    x = np.random.default_rng(1).random((HEIGHT, 96)).astype(np.float32)
+    (ours,) = FieldReader(path, threads=1).log_probs([x])
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x)[None, None]).numpy()[0]
+    assert np.abs(ours - ref).max() < 1e-3

@@ -27,7 +27,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=1, help="random seed (fields, order, initial weights)")
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (one-cycle schedule)")
     p.add_argument("--kind", choices=KINDS, help="generate fields of this kind only (default: the mix)")
-    p.add_argument("--init", metavar="PT", help="fine-tune this run's field.pt instead of starting afresh")
+    p.add_argument(
+        "--init",
+        metavar="PT",
+        help="fine-tune this run's field.pt (or a field.onnx, such as the bundled one) instead of starting afresh",
+    )
     p.add_argument(
         "--more-fields",
         metavar="NPZ",

@@ -21,7 +21,7 @@ from torch import nn
 from digitreader.models.field import FieldNet
 from digitreader.training.export import sha256
 from digitreader.training.line import buckets, export_ctc, held_out_of
-from digitreader.training.onnx_weights import train_mode
+from digitreader.training.onnx_weights import load_onnx_weights, train_mode
 from digitreader.vision.field_reader import HEIGHT, STRIDE, decode
 from digitreader.vision.line_reader import BLANK
 
@@ -42,7 +42,7 @@ class FieldConfig:
     jobs: int = 2
     threads: int | None = None
     kind: str | None = None  # generate fields of this kind only (data.fields.KINDS); None: the mix
-    init: str | None = None  # start from this run's field.pt
+    init: str | None = None  # start from this run's field.pt, or an exported field.onnx (the bundled one)
     more: list[str] = field(default_factory=list)  # other runs' field caches (.npz) to train on too ...
     more_count: int | None = None  # ... at most this many of their fields (a random subset); None: all
 
@@ -120,8 +120,9 @@ def train_field(cfg: FieldConfig, log=print) -> dict:
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = FieldNet()
+    folded = bool(cfg.init) and Path(str(cfg.init)).suffix == ".onnx"  # its norms are folded into the convs
     if cfg.init:
-        model.load_state_dict(torch.load(cfg.init, map_location="cpu"))
+        _load(model, cfg.init)
         log(f"started from {cfg.init}: held-out exact {evaluate(model, data, val_idx):.2%}")
     steps = cfg.epochs * len(buckets(data.widths, train_idx, cfg.batch_size))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -129,7 +130,7 @@ def train_field(cfg: FieldConfig, log=print) -> dict:
     ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
     history = []
     for epoch in range(cfg.epochs):
-        train_mode(model, frozen_norms=False)
+        train_mode(model, frozen_norms=folded)
         t = time.perf_counter()
         losses = []
         for step, b in enumerate(buckets(data.widths, rng.permutation(train_idx), cfg.batch_size)):
@@ -178,6 +179,14 @@ def train_field(cfg: FieldConfig, log=print) -> dict:
     }
     (out / "field.json").write_text(json.dumps(card, indent=2))
     return card
+
+
+def _load(model: nn.Module, path: str) -> None:
+    """Weights from a run's ``field.pt`` or from an exported ``field.onnx``."""
+    if Path(path).suffix == ".onnx":
+        load_onnx_weights(model, path)
+    else:
+        model.load_state_dict(torch.load(path, map_location="cpu"))
 
 
 def _with_more(data: Fields, train_idx: np.ndarray, cfg: FieldConfig) -> tuple[Fields, np.ndarray]:
