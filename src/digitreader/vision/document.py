@@ -7,8 +7,8 @@ around each line without cutting, trained to leave all that out. For each line b
 are scored by the field reader (CTC); where its own reading is more likely by a clear
 margin, it replaces the line. A line the digit reader is sure of is read again too where the field
 reader is sure its crop holds no digit at all (a column rule, a book's gutter, read as a sure 1), or where
-its own reading is far likelier (``OVERRULE``: a currency sign read as a sure 5, a number lost in a
-security pattern).
+its own reading of the line's crop is far likelier (``OVERRULE``: a currency sign read as a sure 5, a book's
+edge as a sure 1, a number lost in a security pattern).
 Beside a line it is sure of, a line the digit reader doubts goes when the field reader gives its
 crop a fair chance (``BESIDE``) of holding no digit: an underline or a tick read as a 1.
 A line less than half as tall as the tallest is left out (a dash, a tick, print at the foot of a page).
@@ -40,7 +40,8 @@ MARGIN = 4.5  # log-likelihood by which the field reader's text must beat the li
 SURE = 0.99  # a line the digit reader is this sure of (its digits' confidences multiplied) stands ...
 NOTHING = 0.5  # ... unless the field reader is this sure that its crop holds no digit (a ruled line, a book's edge)
 BESIDE = 0.1  # ... and a line it doubts, beside a line it is sure of, goes when the field reader is this sure
-OVERRULE = 5.0  # ... or where its reading is likelier than the sure line's text by this much (log-likelihood)
+OVERRULE = 5.0  # ... or where its reading of the line is likelier than the line's text by this much (log-lik.)
+FLAT = 0.5  # ... but not in a drawing on a flat background: this share of its pixels of one grey (a canvas)
 SCRAP = 0.5  # a line less than this share of the tallest line's height is a scrap, not a number
 PAD_Y, PAD_X = 0.6, 0.5  # a line's crop reaches this many line heights above/below and to each side
 BANDS = (0.6, 0.4, 0.3, 0.25, 0.2)  # a field is scanned in bands this share of its height ...
@@ -72,11 +73,13 @@ def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
     cache: dict[Crop, _Read] = {}
     todo = [k for k, ln in enumerate(lines) if _doubted(ln.digits)]
     sure = [k for k in range(len(lines)) if k not in todo]
-    # a sure line is doubted too where the field reader's reading around it holds no digit (a ruled line
+    # a sure line is doubted too where the field reader's reading of its crop holds no digit (a ruled line
     # read as a sure 1) or reads other digits far likelier (a number lost in a security pattern)
-    _cached(field, grey, [c for k in sure for c in lines[k].crops], cache)
+    _cached(field, grey, [lines[k].crops[0] for k in sure], cache)
     seen = {k for k in sure if _nothing(cache[lines[k].crops[0]].logp) >= NOTHING}
-    overruled = {k for k in sure if any(_overrules(cache[c], _text(lines[k].digits)) for c in lines[k].crops)}
+    overruled = (
+        set() if _flat(grey) else {k for k in sure if _overrules(cache[lines[k].crops[0]], _text(lines[k].digits))}
+    )
     todo = sorted(set(todo) | seen | overruled)
     standing = [k for k in range(len(lines)) if k not in todo]
     _cached(field, grey, [c for k in todo for c in lines[k].crops], cache)  # every doubted line in one batch
@@ -122,6 +125,13 @@ def _cached(field: FieldReader, grey: np.ndarray, crops: list[Crop], cache: dict
 
 def _text(digits: list[Digit]) -> str:
     return "".join(str(d.digit) for d in digits)
+
+
+def _flat(grey: np.ndarray) -> bool:
+    """True for a drawing on a flat background (a canvas, a clean digital image), where more than ``FLAT`` of
+    the pixels are of one grey: the field reader learnt from scans and photos of paper, and takes a canvas's
+    lone straight stroke of a 1 for a rule (real-dev register crops: at most 48%)."""
+    return bool(np.bincount(grey.ravel(), minlength=256).max() > FLAT * grey.size)
 
 
 def _overrules(read: _Read, mine: str) -> bool:
