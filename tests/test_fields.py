@@ -224,12 +224,12 @@ def test_a_doubted_mark_beside_a_sure_number_is_left_out(test_digits, monkeypatc
 def test_a_sure_line_gives_way_to_a_far_likelier_field_reading(test_digits, monkeypatch) -> None:
     """Generated cheques (MNIST test digits, seed 31) where the digit reader was sure of a wrong reading (the
     "$" read as a 5, the trailing "-" as a 1, "14995" as "1475"): the field reader's reading of the field is far
-    likelier, and replaces it (real-dev register rows: 28 of 899 more read right)."""
+    likelier, and replaces it (real-dev register rows: 20 of 899 more read right)."""
     from digitreader import Recognizer
     from digitreader.vision import document
 
     recognizer = Recognizer(threads=1)
-    fields = [field_sample(test_digits, np.random.default_rng([31, i]), "cheque") for i in (2, 23, 30, 66, 70, 98)]
+    fields = [field_sample(test_digits, np.random.default_rng([31, i]), "cheque") for i in (2, 23, 66, 98, 101, 115)]
     files = [(cv2.imencode(".png", image)[1].tobytes(), text) for image, text, _ in fields]
     assert sum(recognizer.read(f).text == t for f, t in files) >= 5
     monkeypatch.setattr(document, "OVERRULE", float("inf"))  # never: a sure line stands
