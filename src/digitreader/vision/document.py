@@ -136,7 +136,7 @@ def _flat(grey: np.ndarray) -> bool:
 
 def _overrules(read: _Read, mine: str) -> bool:
     """True where the field reader's reading of a crop is ``OVERRULE`` likelier than a sure line's text."""
-    return bool(read.text) and read.text != mine and bool(np.diff(scores(read.logp, [mine, read.text]))[0] > OVERRULE)
+    return bool(read.text) and read.text != mine and _likelier(read.logp, read.text, mine, OVERRULE)
 
 
 def _confirmed(scan: list[_Read], whole: list[_Read]) -> list[_Read]:
@@ -185,9 +185,9 @@ def _nothing(logp: np.ndarray) -> float:
     return float(np.exp(logp[:, BLANK].sum()))
 
 
-def _likelier(logp: np.ndarray, text: str, other: str) -> bool:
+def _likelier(logp: np.ndarray, text: str, other: str, margin: float = MARGIN) -> bool:
     s = scores(logp, [text, other])
-    return bool(s[0] - s[1] > MARGIN)
+    return bool(s[0] - s[1] > margin)
 
 
 def _lines(reading: Reading, scaled: Scaled, shape: tuple[int, int]) -> list[_Line]:
