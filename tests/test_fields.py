@@ -223,8 +223,8 @@ def test_a_doubted_mark_beside_a_sure_number_is_left_out(test_digits, monkeypatc
 
 def test_a_sure_line_gives_way_to_a_far_likelier_field_reading(test_digits, monkeypatch) -> None:
     """Generated cheques (MNIST test digits, seed 31) where the digit reader was sure of a wrong reading (the
-    "$" read as a 5, the trailing "-" as a 1, "14995" as "1475"): the field reader's reading of the field is far
-    likelier, and replaces it (real-dev register rows: 20 of 899 more read right)."""
+    "$" read as a 5, the trailing "-" as a 1, "14995" as "1475"): the field reader's reading of the line's crop is
+    far likelier, and replaces it (real-dev register rows: 20 of 899 more read right)."""
     from digitreader import Recognizer
     from digitreader.vision import document
 

@@ -120,9 +120,9 @@ def train_field(cfg: FieldConfig, log=print) -> dict:
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = FieldNet()
-    folded = bool(cfg.init) and Path(str(cfg.init)).suffix == ".onnx"  # its norms are folded into the convs
+    folded = False  # an exported reader's norms are folded into its convolutions: they stay frozen
     if cfg.init:
-        _load(model, cfg.init)
+        folded = _load(model, cfg.init)
         log(f"started from {cfg.init}: held-out exact {evaluate(model, data, val_idx):.2%}")
     steps = cfg.epochs * len(buckets(data.widths, train_idx, cfg.batch_size))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -181,12 +181,13 @@ def train_field(cfg: FieldConfig, log=print) -> dict:
     return card
 
 
-def _load(model: nn.Module, path: str) -> None:
-    """Weights from a run's ``field.pt`` or from an exported ``field.onnx``."""
+def _load(model: nn.Module, path: str) -> bool:
+    """Weights from a run's ``field.pt`` or from an exported ``field.onnx``; True for the latter (folded norms)."""
     if Path(path).suffix == ".onnx":
         load_onnx_weights(model, path)
-    else:
-        model.load_state_dict(torch.load(path, map_location="cpu"))
+        return True
+    model.load_state_dict(torch.load(path, map_location="cpu"))
+    return False
 
 
 def _with_more(data: Fields, train_idx: np.ndarray, cfg: FieldConfig) -> tuple[Fields, np.ndarray]:
