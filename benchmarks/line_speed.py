@@ -1,21 +1,23 @@
 """Time to read one line of 10 digits (``read``), with and without the field reader, in one run.
 
-    DIGITREADER_DATA=../shared/data/mnist python benchmarks/line_speed.py [--count 100] [--threads 2]
+    DIGITREADER_DATA=../shared/data/mnist python benchmarks/line_speed.py [--count 100] [--baseline-src DIR]
 
 The lines are generated rows of 10 MNIST *test* digits (``data.fields``, kind ``row``, seed 2028: ruled or
 squared paper, touching digits, scraps of the rows above and below). Each is read from its PNG bytes, as a
-user's file; the median and 90th percentile of the wall time per line, after one warm-up read.
+user's file; the median and 90th percentile of the wall time per line, after one warm-up read, on 2 threads.
+``--baseline-src`` (another checkout's ``src``) measures the same lines with that code, in a subprocess.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import platform
 import time
 
 import cv2
 import numpy as np
+from baseline import compare
+
+THREADS = 2
 
 
 def lines(count: int, data_dir: str | None) -> list[tuple[bytes, str]]:
@@ -35,20 +37,14 @@ def lines(count: int, data_dir: str | None) -> list[tuple[bytes, str]]:
     return out
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--count", type=int, default=100)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--data-dir", default=os.environ.get("DIGITREADER_DATA"))
-    args = p.parse_args()
+def measure(data_dir: str | None, count: int) -> dict:
+    """Median and 90th percentile ms a line, and the share read exactly, for each reader."""
     from digitreader import Recognizer
 
-    items = lines(args.count, args.data_dir)
-    print(f"# {platform.node()}, {time.strftime('%Y-%m-%d %H:%M')}, {len(items)} lines of 10 digits")
-    print("| reader | median ms | p90 ms | exact |")
-    print("|---|---:|---:|---:|")
+    items = lines(count, data_dir)
+    out = {}
     for name, field in (("digit reader + field reader (default)", "default"), ("digit reader alone", None)):
-        r = Recognizer(threads=args.threads, field_model=field)
+        r = Recognizer(threads=THREADS, field_model=field)
         r.read(items[0][0])
         times, right = [], 0
         for data, text in items:
@@ -56,7 +52,24 @@ def main() -> None:
             got = r.read(data).text
             times.append(1000 * (time.perf_counter() - t0))
             right += got == text
-        print(f"| {name} | {np.median(times):.1f} | {np.percentile(times, 90):.1f} | {100 * right / len(items):.0f}% |")
+        out[name] = {"median": np.median(times), "p90": np.percentile(times, 90), "exact": right / len(items)}
+    return out
+
+
+def main() -> None:
+    run = compare(__doc__, __file__, measure, 100)
+    if run is None:
+        return
+    now, before, count = run
+    print(f"# {platform.node()}, {time.strftime('%Y-%m-%d %H:%M')}, {count} lines of 10 digits, {THREADS} threads")
+    print("| reader | median ms | p90 ms | exact |" + (" before: median ms | p90 ms | exact |" if before else ""))
+    print("|---|---:|---:|---:|" + ("---:|---:|---:|" if before else ""))
+    for name, m in now.items():
+        row = f"| {name} | {m['median']:.1f} | {m['p90']:.1f} | {100 * m['exact']:.0f}% |"
+        if before:
+            b = before[name]
+            row += f" {b['median']:.1f} | {b['p90']:.1f} | {100 * b['exact']:.0f}% |"
+        print(row)
 
 
 if __name__ == "__main__":

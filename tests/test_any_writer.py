@@ -131,6 +131,18 @@ def test_the_bundled_model_packs_a_reject_network_a_gate_and_their_fused_thresho
     assert entry["held_out_restyled_rejected"] <= MAX_RESTYLED_REJECT
 
 
+def test_the_bundled_digit_network_alone_gives_the_packed_models_logits(recognizer, mnist_test) -> None:
+    import hashlib
+
+    entry = recognizer.card["logits_model"]
+    path = recognizer.path.parent / entry["model"]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+    x = mnist_test[0][:64].astype(np.float32)[:, None] / 255
+    packed = recognizer.session.run(["logits"], {"image": x})[0]
+    np.testing.assert_allclose(recognizer.logits(x), packed, rtol=1e-5, atol=1e-5)
+    assert recognizer._alone_session is not None and len(recognizer._alone_session.get_outputs()) == 1
+
+
 def test_a_rejected_image_of_several_digits_points_to_read(recognizer) -> None:
     row = np.hstack([draw(d, size=200)[..., 0] for d in (3, 4, 7)])
     why = recognizer.explain(row, NotADigitError("that doesn't look like a digit"))

@@ -69,6 +69,9 @@ def test_fine_tuning_on_corrections_exports_a_packed_model_whose_card_names_them
     r = Recognizer(tmp_path / "model.onnx")  # the "not a digit" network is packed beside it
     assert r.reject_below == bundled["reject"]["below"] and r._score_outputs == ["reject_logits", "gate_logit"]
     assert not (tmp_path / ".candidate").exists()
+    x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)  # the tuned network, cut out alone
+    np.testing.assert_allclose(r.logits(x), r.session.run(["logits"], {"image": x})[0], rtol=1e-5, atol=1e-5)
+    assert r._alone_path == tmp_path / card["logits_model"]["model"]
 
 
 def test_a_fine_tuning_that_loses_mnist_is_refused_unless_forced(

@@ -12,7 +12,7 @@ onnx = pytest.importorskip("onnx", reason="onnx comes with the [train] extra")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from digitreader.engine import Recognizer  # noqa: E402
-from digitreader.training.pack import pack  # noqa: E402
+from digitreader.training.pack import logits_card, pack  # noqa: E402
 
 
 def _linear_model(path, seed: int, width: int = 10) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -105,3 +105,18 @@ def test_a_card_that_fuses_a_score_the_model_lacks_is_refused(tmp_path) -> None:
     (tmp_path / "p.json").write_text(json.dumps(card))
     with pytest.raises(ModelError, match="does not give"):
         Recognizer(tmp_path / "p.onnx", line_model=None)
+
+
+def test_the_digit_network_cut_out_of_a_packed_graph_gives_its_logits_alone(tmp_path) -> None:
+    w1 = _linear_model(tmp_path / "a.onnx", 1)
+    _linear_model(tmp_path / "b.onnx", 2)
+    pack(tmp_path / "a.onnx", tmp_path / "b.onnx", tmp_path / "p.onnx")
+    entry = logits_card(tmp_path / "p.onnx")
+    alone = ort.InferenceSession(str(tmp_path / entry["model"]), providers=["CPUExecutionProvider"])
+    assert [o.name for o in alone.get_outputs()] == ["logits"]
+    assert len(onnx.load(str(tmp_path / entry["model"])).graph.initializer) == 1  # the reject network's weights went
+    (tmp_path / "p.json").write_text(json.dumps({"name": "p", "logits_model": entry}))
+    r = Recognizer(tmp_path / "p.onnx", line_model=None)
+    x = np.random.default_rng(0).random((4, 28, 28), dtype=np.float32)
+    np.testing.assert_allclose(r.logits(x), x.reshape(4, -1) @ w1, rtol=1e-5, atol=1e-5)
+    assert r._alone_session is not None  # read's candidates went through the cut-out graph

@@ -94,6 +94,12 @@ class Recognizer:
         tiny_path = self.path.parent / str(tiny.get("model", ""))
         self.tiny_max_side = int(tiny.get("max_side", 0)) if tiny and tiny_path.is_file() else 0
         self._tiny_path, self._tiny_session = tiny_path, None
+        # A packed model's digit network alone (training.pack.logits_only), for ``logits``: ONNX Runtime would run
+        # the "not a digit" networks too, and ``read`` classifies some hundred candidate pieces a line.
+        alone = self.card.get("logits_model", {})
+        alone_path = self.path.parent / str(alone.get("model", ""))
+        self._alone_path = alone_path if alone and alone_path.is_file() else None
+        self._alone_session: Any = None
         if set(self.fuse) - {"bias", "energy"} - ({"gate"} if GATE_OUTPUT in outputs else set()):
             raise ModelError(f"{self.path.with_suffix('.json')} fuses scores that {self.path.name} does not give")
 
@@ -109,7 +115,10 @@ class Recognizer:
             x = x[:, None]
         if len(x) == 0:
             return np.zeros((0, 10), np.float32)
-        return self.session.run([self._logits_output], {self._input: np.ascontiguousarray(x)})[0]
+        if self._alone_path is not None and self._alone_session is None:
+            self._alone_session = open_session(self._alone_path, self._threads)
+        session = self._alone_session or self.session
+        return session.run([self._logits_output], {self._input: np.ascontiguousarray(x)})[0]
 
     def scores(self, batch: np.ndarray) -> np.ndarray:
         """How much like a digit each MNIST-style input [N,28,28] in [0,1] is (``fused``): below the
