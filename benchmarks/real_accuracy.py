@@ -7,6 +7,8 @@ previous release and the seeds' resize-only method, on the same images in one ru
 Sets (each skipped with a message when its data is absent):
   cvl-train, cvl-valid  ../shared/data/real-dev/cvl-digits (127 writers, 28x28 dark on light): real handwriting,
                         for measuring only (never trained on)
+  cvl-x4                both cvl splits upscaled 4x (112x112, bicubic): other writers as a photo or a drawing
+                        shows them, read by the digit model (images up to 32 px go to the model of tiny images)
   mnist-28              the official MNIST test set as it is
   mnist-16, mnist-8     MNIST test digits shrunk to 16x16 / 8x8 (INTER_AREA), white on black and black on white
   fill-16, fill-16-bin  MNIST test digits cropped to their ink and stretched to fill a 16x16 frame (dark on
@@ -97,6 +99,13 @@ def make_sets(data_dir: str | None, count: int | None) -> dict[str, tuple[list[n
             [cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in files],
             np.array([int(f.name.split("-")[0]) for f in files]),
         )
+    if "cvl-train" in sets and "cvl-valid" in sets:  # other writers at a size the tiny-image path does not take
+        images = [
+            cv2.resize(a, (112, 112), interpolation=cv2.INTER_CUBIC)
+            for k in ("cvl-train", "cvl-valid")
+            for a in sets[k][0]
+        ]
+        sets["cvl-x4"] = (images, np.concatenate([sets["cvl-train"][1], sets["cvl-valid"][1]]))
     try:
         x, y = load_mnist("test", data_dir, download=False)
     except Exception as exc:

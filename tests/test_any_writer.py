@@ -126,6 +126,7 @@ def test_marks_that_are_no_digit_get_no_digit(recognizer, mark) -> None:
 def test_the_bundled_model_packs_a_reject_network_a_gate_and_their_fused_threshold(recognizer) -> None:
     assert np.isfinite(recognizer.reject_below) and recognizer._score_outputs == ["reject_logits", "gate_logit"]
     assert set(recognizer.fuse) == {"bias", "energy", "gate"} and recognizer.fuse["gate"] > 0
+    assert recognizer.reject_vote == 0.5  # predict averages the two digit classifiers (its own test: test_pack)
     entry = recognizer.card["reject"]
     assert entry["held_out_digits_rejected"] <= MAX_DIGIT_REJECT
     assert entry["held_out_restyled_rejected"] <= MAX_RESTYLED_REJECT

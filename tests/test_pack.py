@@ -120,3 +120,21 @@ def test_the_digit_network_cut_out_of_a_packed_graph_gives_its_logits_alone(tmp_
     x = np.random.default_rng(0).random((4, 28, 28), dtype=np.float32)
     np.testing.assert_allclose(r.logits(x), x.reshape(4, -1) @ w1, rtol=1e-5, atol=1e-5)
     assert r._alone_session is not None  # read's candidates went through the cut-out graph
+
+
+
+def test_predict_takes_the_packed_reject_networks_vote_with_the_cards_weight(tmp_path) -> None:
+    w1, w2 = _linear_model(tmp_path / "a.onnx", 1), _linear_model(tmp_path / "b.onnx", 2)
+    pack(tmp_path / "a.onnx", tmp_path / "b.onnx", tmp_path / "p.onnx")
+    x = np.random.default_rng(0).random((28, 28), dtype=np.float32)
+
+    def log_softmax(z: np.ndarray) -> np.ndarray:
+        z = z.astype(np.float64) - z.max()
+        return z - np.log(np.exp(z).sum())
+
+    for weight in (0.0, 0.5, 1.0):
+        (tmp_path / "p.json").write_text(json.dumps({"name": "p", "reject_vote": {"weight": weight}}))
+        r = Recognizer(tmp_path / "p.onnx", line_model=None)
+        expected = np.exp((1 - weight) * log_softmax(x.ravel() @ w1) + weight * log_softmax(x.ravel() @ w2))
+        got = r.predict_array(x, reject=False)
+        np.testing.assert_allclose(got.probabilities, expected / expected.sum(), rtol=1e-4, atol=1e-6)

@@ -46,6 +46,17 @@ def resolve_model(model: str | os.PathLike[str]) -> Path:
     raise ModelError(f"unknown model {str(model)!r}: give a path to an .onnx file or one of {names}")
 
 
+def _mean_log_probs(a: np.ndarray, b: np.ndarray, weight: float) -> np.ndarray:
+    """Log-probabilities (as logits) of two classifiers' answers, ``b``'s with ``weight``: (1 - w) a + w b."""
+    return (1 - weight) * _log_softmax(a) + weight * _log_softmax(b)
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.asarray(logits, np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
@@ -89,6 +100,9 @@ class Recognizer:
         self._logits_output = outputs[0]
         self._score_outputs = [REJECT_OUTPUT if REJECT_OUTPUT in outputs else outputs[0]]
         self._score_outputs += [GATE_OUTPUT] if GATE_OUTPUT in outputs else []
+        # The packed "not a digit" network is a digit classifier too, trained on other writers' styles: ``predict``
+        # takes its log-probabilities into the digit's with this weight (the card's ``reject_vote``; 0: not at all).
+        self.reject_vote = float(self.card.get("reject_vote", {}).get("weight", 0.0))
         # Tiny images (vision.small) up to ``max_side`` pixels are classified by a model trained on tiny scans.
         tiny = self.card.get("tiny_images", {})
         tiny_path = self.path.parent / str(tiny.get("model", ""))
@@ -147,11 +161,14 @@ class Recognizer:
         """
         x = np.ascontiguousarray(np.asarray(array, np.float32).reshape(1, 1, 28, 28))
         scored = reject and self.reject_below > -np.inf
-        names = list(dict.fromkeys([self._logits_output, *(self._score_outputs if scored else [])]))
+        voted = [REJECT_OUTPUT] if self.reject_vote and REJECT_OUTPUT in self._score_outputs else []
+        names = list(dict.fromkeys([self._logits_output, *(self._score_outputs if scored else []), *voted]))
         outs = dict(zip(names, self.session.run(names, {self._input: x}), strict=True))
         logits = outs[self._logits_output]
         if tiny_side is not None and tiny_side <= self.tiny_max_side:
             logits = self._tiny_logits(x)
+        elif self.reject_vote and REJECT_OUTPUT in outs:
+            logits = _mean_log_probs(logits, outs[REJECT_OUTPUT], self.reject_vote)
         probs = softmax(logits.astype(np.float64))[0]
         if scored and float(self.fused(self._features([outs[n] for n in self._score_outputs]))[0]) < self.reject_below:
             k = int(probs.argmax())
