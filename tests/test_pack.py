@@ -122,7 +122,6 @@ def test_the_digit_network_cut_out_of_a_packed_graph_gives_its_logits_alone(tmp_
     assert r._alone_session is not None  # read's candidates went through the cut-out graph
 
 
-
 def test_predict_takes_the_packed_reject_networks_vote_with_the_cards_weight(tmp_path) -> None:
     w1, w2 = _linear_model(tmp_path / "a.onnx", 1), _linear_model(tmp_path / "b.onnx", 2)
     pack(tmp_path / "a.onnx", tmp_path / "b.onnx", tmp_path / "p.onnx")

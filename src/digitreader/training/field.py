@@ -22,7 +22,7 @@ from digitreader.models.field import FieldNet
 from digitreader.training.export import sha256
 from digitreader.training.line import buckets, export_ctc, held_out_of
 from digitreader.training.onnx_weights import load_onnx_weights, train_mode
-from digitreader.vision.field_reader import HEIGHT, STRIDE, decode
+from digitreader.vision.field_reader import HEIGHT, INPUT, STRIDE, decode
 from digitreader.vision.line_reader import BLANK
 
 TASK = "CTC reading of a whole field (a number with what is around it); blank = class 10"
@@ -213,4 +213,4 @@ def _with_more(data: Fields, train_idx: np.ndarray, cfg: FieldConfig) -> tuple[F
 
 def export_field(model: nn.Module, path: Path) -> Path:
     """Write the field reader as ONNX with a dynamic batch and width."""
-    return export_ctc(model, (1, 1, HEIGHT, 64), "field", path)
+    return export_ctc(model, (1, 1, HEIGHT, 64), INPUT, path)

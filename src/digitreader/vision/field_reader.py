@@ -8,6 +8,7 @@ CTC output best-path, with each digit's place in the crop from the frame where i
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -24,6 +25,7 @@ HEIGHT = 64
 MIN_WIDTH = 16
 MAX_WIDTH = 1024
 STRIDE = 2  # input columns per output frame
+INPUT = "field"  # the network's input
 
 
 def bundled_field_model() -> Path:
@@ -54,13 +56,21 @@ class FieldDigit:
 
 
 class FieldReader:
-    """The field reader network: inputs [N, 1, HEIGHT, W] -> log-probabilities [N, W / STRIDE, 11]."""
+    """The field reader network: inputs [N, 1, HEIGHT, W] -> log-probabilities [N, W / STRIDE, 11]; read in int8
+    where its card names a quantized copy (``training.quantize``)."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None, threads: int | None = None) -> None:
         self.path = Path(path) if path is not None else bundled_field_model()
         if not self.path.is_file():
             raise ModelError(f"field reader {self.path} does not exist")
-        self.session = open_session(self.path, threads)
+        self.session = open_session(self.reading_model(self.path), threads)
+
+    @staticmethod
+    def reading_model(path: Path) -> Path:
+        """The network read with: the int8 one that ``path``'s card names (``training.quantize``), else ``path``."""
+        card = path.with_suffix(".json")
+        name = json.loads(card.read_text()).get("int8", {}).get("model") if card.is_file() else None
+        return path.parent / name if name and (path.parent / name).is_file() else path
 
     def log_probs(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """One [T, 11] array per ``field_input`` (T = W / STRIDE); inputs of like widths run as one
@@ -74,7 +84,7 @@ class FieldReader:
             x = np.zeros((len(group), 1, HEIGHT, inputs[group[-1]].shape[1]), np.float32)
             for i, k in enumerate(group):
                 x[i, 0, :, : inputs[k].shape[1]] = inputs[k]
-            logp = self.session.run(None, {"field": x})[0]
+            logp = self.session.run(None, {INPUT: x})[0]
             for i, k in enumerate(group):
                 out[k] = logp[i, : inputs[k].shape[1] // STRIDE].astype(np.float64)
         return out
