@@ -42,7 +42,7 @@ def resolve_model(model: str | os.PathLike[str]) -> Path:
     bundled = bundled_models_dir() / f"{model}.onnx"
     if bundled.is_file():
         return bundled
-    names = sorted(p.stem for p in bundled_models_dir().glob("*.onnx"))
+    names = sorted(p.stem for p in bundled_models_dir().glob("*.onnx") if p.with_suffix(".json").is_file())  # models
     raise ModelError(f"unknown model {str(model)!r}: give a path to an .onnx file or one of {names}")
 
 
