@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from digitreader import ModelError, Recognizer
+from digitreader.engine import softmax
 
 
 def test_serving_path_never_imports_torch(tmp_path: Path) -> None:
@@ -53,16 +54,21 @@ def test_classify_returns_probabilities(recognizer: Recognizer, mnist_test) -> N
 
 
 def test_predict_array_matches_batch(mnist_test) -> None:  # type: ignore[no-untyped-def]
-    """Without the line reader, ``predict_array`` is the digit model's own answer."""
+    """Without the line reader, ``predict_array`` is the digit model's answer with the packed reject network's
+    vote (the card's ``reject_vote``): the normalised product of their probabilities, each to its weight."""
     alone = Recognizer(line_model=None)
     images, _ = mnist_test
     x = images[:8].astype(np.float32) / 255
     batch = alone.classify(x)
+    other = softmax(alone.session.run(["reject_logits"], {"image": x[:, None]})[0].astype(np.float64))
+    w = alone.reject_vote
+    voted = batch ** (1 - w) * other**w
+    voted /= voted.sum(axis=1, keepdims=True)
     for i in range(8):
         p = alone.predict_array(x[i])
-        assert p.digit == int(batch[i].argmax())
+        assert p.digit == int(voted[i].argmax())
         assert p.confidence == pytest.approx(max(p.probabilities))
-        assert np.allclose(p.probabilities, batch[i], atol=1e-6)
+        assert np.allclose(p.probabilities, voted[i], atol=1e-6)
 
 
 def test_the_line_readers_second_opinion_makes_fewer_mistakes(recognizer: Recognizer, mnist_test) -> None:  # type: ignore[no-untyped-def]

@@ -52,9 +52,10 @@ def test_the_bundled_field_reader_loads_back_into_torch_to_be_fine_tuned() -> No
     network back exactly, so a fine-tune starts from what is bundled."""
     from digitreader.engine import bundled_models_dir
     from digitreader.models.field import FieldNet
+    from digitreader.runtime import open_session
     from digitreader.training.field import _load
     from digitreader.training.onnx_weights import train_mode
-    from digitreader.vision.field_reader import HEIGHT, FieldReader
+    from digitreader.vision.field_reader import HEIGHT, INPUT
 
     path = bundled_models_dir().parent / "field" / "default.onnx"
     model = FieldNet()
@@ -62,7 +63,8 @@ def test_the_bundled_field_reader_loads_back_into_torch_to_be_fine_tuned() -> No
     train_mode(model, frozen_norms=True)
     model.head[-2].eval()  # the dropout: what is compared is the network the fine-tune starts from
     x = np.random.default_rng(1).random((HEIGHT, 96)).astype(np.float32)
-    (ours,) = FieldReader(path, threads=1).log_probs([x])
+    floating = open_session(path, threads=1)  # the float network (FieldReader reads its int8 copy)
+    ours = floating.run(None, {INPUT: x[None, None]})[0][0]
     with torch.no_grad():
         ref = model(torch.from_numpy(x)[None, None]).numpy()[0]
     assert np.abs(ours - ref).max() < 1e-3
