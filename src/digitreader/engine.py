@@ -17,7 +17,7 @@ import numpy as np
 
 from digitreader.errors import ModelError, NoDigitError, NotADigitError
 from digitreader.results import Digit, Prediction, Reading
-from digitreader.runtime import open_session
+from digitreader.runtime import named_beside, open_session
 
 __all__ = ["Digit", "Prediction", "Reading", "Recognizer", "open_session"]
 
@@ -105,14 +105,12 @@ class Recognizer:
         self.reject_vote = float(self.card.get("reject_vote", {}).get("weight", 0.0))
         # Tiny images (vision.small) up to ``max_side`` pixels are classified by a model trained on tiny scans.
         tiny = self.card.get("tiny_images", {})
-        tiny_path = self.path.parent / str(tiny.get("model", ""))
-        self.tiny_max_side = int(tiny.get("max_side", 0)) if tiny and tiny_path.is_file() else 0
+        tiny_path = named_beside(self.path, tiny)
+        self.tiny_max_side = int(tiny.get("max_side", 0)) if tiny_path is not None else 0
         self._tiny_path, self._tiny_session = tiny_path, None
         # A packed model's digit network alone (training.pack.logits_only), for ``logits``: ONNX Runtime would run
         # the "not a digit" networks too, and ``read`` classifies some hundred candidate pieces a line.
-        alone = self.card.get("logits_model", {})
-        alone_path = self.path.parent / str(alone.get("model", ""))
-        self._alone_path = alone_path if alone and alone_path.is_file() else None
+        self._alone_path = named_beside(self.path, self.card.get("logits_model"))
         self._alone_session: Any = None
         if set(self.fuse) - {"bias", "energy"} - ({"gate"} if GATE_OUTPUT in outputs else set()):
             raise ModelError(f"{self.path.with_suffix('.json')} fuses scores that {self.path.name} does not give")

@@ -20,3 +20,11 @@ def open_session(path: Path, threads: int | None = None) -> ort.InferenceSession
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types
         raise ModelError(f"{path} is not a loadable ONNX model: {exc}") from exc
+
+
+def named_beside(path: Path, entry: object) -> Path | None:
+    """The file a model card's entry names (``{"model": NAME, ...}``) beside ``path``, or None when the entry
+    names none or the file is missing: a model of tiny images, a digit network cut out alone, an int8 copy."""
+    name = entry.get("model") if isinstance(entry, dict) else None
+    found = path.parent / str(name) if name else None
+    return found if found is not None and found.is_file() else None

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from digitreader.errors import ModelError
-from digitreader.runtime import open_session
+from digitreader.runtime import named_beside, open_session
 from digitreader.vision.line_reader import greedy
 
 HEIGHT = 64
@@ -69,8 +69,7 @@ class FieldReader:
     def reading_model(path: Path) -> Path:
         """The network read with: the int8 one that ``path``'s card names (``training.quantize``), else ``path``."""
         card = path.with_suffix(".json")
-        name = json.loads(card.read_text()).get("int8", {}).get("model") if card.is_file() else None
-        return path.parent / name if name and (path.parent / name).is_file() else path
+        return named_beside(path, json.loads(card.read_text()).get("int8") if card.is_file() else None) or path
 
     def log_probs(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """One [T, 11] array per ``field_input`` (T = W / STRIDE); inputs of like widths run as one
