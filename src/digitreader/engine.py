@@ -53,8 +53,13 @@ def _mean_log_probs(a: np.ndarray, b: np.ndarray, weight: float) -> np.ndarray:
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
     z = np.asarray(logits, np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return z - _logsumexp(z)
+
+
+def _logsumexp(z: np.ndarray) -> np.ndarray:
+    """log(sum(exp(z))) over each row, [N, K] -> [N, 1], without overflow."""
+    top = z.max(axis=1, keepdims=True)
+    return top + np.log(np.exp(z - top).sum(axis=1, keepdims=True))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -200,8 +205,7 @@ class Recognizer:
         ``gate``: the gate's log-odds that the input is a digit (``training.gate``).
         """
         z = np.asarray(outputs[0], np.float64) * self.score_temperature
-        top = z.max(axis=1, keepdims=True)
-        found = {"energy": (top + np.log(np.exp(z - top).sum(axis=1, keepdims=True)))[:, 0]}
+        found = {"energy": _logsumexp(z)[:, 0]}
         if len(outputs) > 1:
             found["gate"] = np.asarray(outputs[1], np.float64)[:, 0]
         return found
