@@ -69,7 +69,7 @@ def test_a_gate_packs_beside_the_reject_network_and_the_recognizer_fuses_their_s
     w3 = _linear_model(tmp_path / "g.onnx", 3, width=1)
     pack(tmp_path / "a.onnx", tmp_path / "b.onnx", tmp_path / "p.onnx")
     pack(tmp_path / "p.onnx", tmp_path / "g.onnx", tmp_path / "pg.onnx", output="gate_logit")
-    with pytest.raises(ValueError, match="already has it"):
+    with pytest.raises(ValueError, match="already has"):
         pack(tmp_path / "pg.onnx", tmp_path / "g.onnx", tmp_path / "twice.onnx", output="gate_logit")
     x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
     session = ort.InferenceSession(str(tmp_path / "pg.onnx"), providers=["CPUExecutionProvider"])
@@ -93,6 +93,27 @@ def test_a_gate_packs_beside_the_reject_network_and_the_recognizer_fuses_their_s
     again = ort.InferenceSession(str(tmp_path / "again.onnx"), providers=["CPUExecutionProvider"])
     assert [o.name for o in again.get_outputs()] == ["logits", "reject_logits", "gate_logit"]
     np.testing.assert_allclose(again.run(["gate_logit"], {"image": x})[0], gate, rtol=1e-6)
+
+
+def test_a_retrained_gate_replaces_the_packed_one_and_the_rest_stays_exactly(tmp_path) -> None:
+    w1, w2 = _linear_model(tmp_path / "a.onnx", 1), _linear_model(tmp_path / "b.onnx", 2)
+    _linear_model(tmp_path / "g.onnx", 3, width=1)
+    w4 = _linear_model(tmp_path / "g2.onnx", 4, width=1)
+    pack(tmp_path / "a.onnx", tmp_path / "b.onnx", tmp_path / "p.onnx")
+    pack(tmp_path / "p.onnx", tmp_path / "g.onnx", tmp_path / "pg.onnx", output="gate_logit")
+    with pytest.raises(ValueError, match="has no 'gate_logit'"):
+        pack(tmp_path / "p.onnx", tmp_path / "g2.onnx", tmp_path / "no.onnx", output="gate_logit", replace=True)
+    pack(tmp_path / "pg.onnx", tmp_path / "g2.onnx", tmp_path / "pg2.onnx", output="gate_logit", replace=True)
+    model = onnx.load(str(tmp_path / "pg2.onnx"))
+    assert [o.name for o in model.graph.output] == ["logits", "reject_logits", "gate_logit"]
+    assert sum(t.name.startswith("gate/") for t in model.graph.initializer) == 1  # the old gate's weight is gone
+    x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
+    session = ort.InferenceSession(str(tmp_path / "pg2.onnx"), providers=["CPUExecutionProvider"])
+    logits, reject, gate = session.run(None, {"image": x})
+    flat = x.reshape(3, -1)
+    np.testing.assert_allclose(logits, flat @ w1, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(reject, flat @ w2, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gate, flat @ w4, rtol=1e-5, atol=1e-5)
 
 
 def test_a_card_that_fuses_a_score_the_model_lacks_is_refused(tmp_path) -> None:

@@ -9,6 +9,7 @@ Runtime call.
 
     python -m digitreader.training.pack DIGITS.onnx REJECT.onnx --out packed.onnx
     python -m digitreader.training.pack packed.onnx GATE.onnx --output gate_logit --out packed.onnx
+    python -m digitreader.training.pack packed.onnx NEW_GATE.onnx --output gate_logit --replace --out packed.onnx
 
 ONNX Runtime runs every network in a graph whatever outputs are asked for, so each packing also writes the
 digit network alone (``logits_only``: ``packed-logits.onnx``, named on the card as ``logits_model``):
@@ -31,16 +32,20 @@ PREFIXES = {REJECT_OUTPUT: "reject/", GATE_OUTPUT: "gate/"}  # the packed networ
 CARD_KEYS = {REJECT_OUTPUT: "reject_model", GATE_OUTPUT: "gate_model"}
 
 
-def pack(digits: Path, other: Path, out: Path, output: str = REJECT_OUTPUT) -> None:
+def pack(digits: Path, other: Path, out: Path, output: str = REJECT_OUTPUT, replace: bool = False) -> None:
     """Write ``out``: ``digits``' graph (and what is packed in it) with ``other``'s beside it on the same input;
-    ``other``'s output becomes ``output`` (``reject_logits`` or ``gate_logit``)."""
+    ``other``'s output becomes ``output`` (``reject_logits`` or ``gate_logit``). With ``replace``, the network
+    that gives ``output`` in ``digits`` is taken out first (a retrained gate in place of the old one)."""
     main, extra = onnx.load(str(digits)), onnx.load(str(other))
     names = [o.name for o in main.graph.output]
     if names[:1] != ["logits"] or [i.name for i in extra.graph.input] != ["image"]:
         raise ValueError("both models must take 'image' and the first must give 'logits' (digitreader's contract)")
-    if output not in PREFIXES or output in names:
-        raise ValueError(f"{output!r} is not one of {sorted(PREFIXES)} or {digits} already has it")
+    if output not in PREFIXES or (output in names) != replace:
+        have = "has no" if replace else "already has"
+        raise ValueError(f"{output!r} is not one of {sorted(PREFIXES)} or {digits} {have} {output!r}")
     prefix = PREFIXES[output]
+    if replace:
+        _remove(main.graph, prefix, output)
     extra = onnx.compose.add_prefix(extra, prefix)
     g = main.graph
     for node in extra.graph.node:
@@ -55,6 +60,16 @@ def pack(digits: Path, other: Path, out: Path, output: str = REJECT_OUTPUT) -> N
     onnx.checker.check_model(main)
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(main, str(out))
+
+
+def _remove(g: onnx.GraphProto, prefix: str, output: str) -> None:
+    """Take the network packed under ``prefix`` (its nodes, weights and ``output``) out of graph ``g``."""
+    nodes = [n for n in g.node if not any(o.startswith(prefix) or o == output for o in n.output)]
+    weights = [t for t in g.initializer if not t.name.startswith(prefix)]
+    outputs = [o for o in g.output if o.name != output]
+    for field, kept in ((g.node, nodes), (g.initializer, weights), (g.output, outputs)):
+        del field[:]
+        field.extend(kept)
 
 
 def repack(digits: Path, packed: Path, out: Path) -> None:
@@ -103,9 +118,10 @@ def main() -> None:
     p.add_argument("digits", type=Path, help="the digit model (.onnx, with its .json card), maybe packed already")
     p.add_argument("other", type=Path, help="the network to pack beside it (.onnx, with its .json card)")
     p.add_argument("--output", choices=sorted(PREFIXES), default=REJECT_OUTPUT, help="what the other network gives")
+    p.add_argument("--replace", action="store_true", help="take out the network that gives --output first")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
-    pack(args.digits, args.other, args.out, args.output)
+    pack(args.digits, args.other, args.out, args.output, args.replace)
     card = json.loads(args.digits.with_suffix(".json").read_text())
     other_card = json.loads(args.other.with_suffix(".json").read_text())
     card["sha256"] = hashlib.sha256(args.out.read_bytes()).hexdigest()
@@ -116,7 +132,11 @@ def main() -> None:
     command = f"python -m digitreader.training.pack {args.digits.name} {args.other.name}"
     if args.output != REJECT_OUTPUT:
         command += f" --output {args.output}"
+    if args.replace:
+        command += " --replace"
     before = card.get("pack_command") if args.output != REJECT_OUTPUT else None  # the reject network comes first
+    if before and args.replace:  # the replaced network's step no longer describes the graph
+        before = "; then ".join(c for c in before.split("; then ") if f"--output {args.output}" not in c)
     card["pack_command"] = "; then ".join(c for c in (before, f"{command} --out {args.out.name}") if c)
     card["logits_model"] = logits_card(args.out)
     args.out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
