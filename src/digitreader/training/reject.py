@@ -7,9 +7,11 @@ fitted here (``Recognizer.fused``). ``predict`` answers "no digit" below a thres
 score chosen here, never on an evaluation set: on MNIST *training* digits
 the run held out (``--limit-train``), as they are and restyled as other writers give them
 (``data.styles``), and photographed as ``predict`` sees a photo (``data.groups`` and the evaluation
-set's renderer ``data.synthetic``, fed these training digits); the threshold is
-the highest that rejects at most 0.1% of the plain and the photographed digits and 0.5% of the
-restyled ones. Non-digits drawn from those digits with a seed of its own (the regression's
+set's renderer ``data.synthetic``, fed these training digits); the threshold is the highest that
+rejects at most 0.1% of the plain and the photographed digits the digit model reads right, and
+0.5% of the restyled ones. A digit it misreads costs nothing when rejected ("no digit" in place of
+a wrong digit), so those do not count: a photographed crop that came out broken would otherwise
+set the threshold. Non-digits drawn from those digits with a seed of its own (the regression's
 negatives) show what it catches.
 
     python -m digitreader.training.reject runs/sharp-any/model.onnx --holdout-from 55000
@@ -80,16 +82,29 @@ def non_digits(x: np.ndarray, y: np.ndarray, n: int) -> list[np.ndarray | None]:
     return out
 
 
-def _photographed(x: np.ndarray, y: np.ndarray, count: int) -> list[np.ndarray | None]:
-    """Held-out digits photographed on paper by the evaluation set's own renderer (``data.synthetic``, seed SEED)."""
+def _photographed(x: np.ndarray, y: np.ndarray, count: int) -> tuple[list[np.ndarray | None], list[int]]:
+    """Held-out digits photographed on paper by the evaluation set's own renderer (``data.synthetic``, seed SEED),
+    prepared by ``preprocess`` (None: it found no ink), and their labels."""
     from digitreader.data.synthetic import samples
 
     out: list[np.ndarray | None] = []
+    labels = []
     for s in samples("digits", count, SEED, mnist=(x, y)):
+        labels.append(int(s.label))
         try:
             out.append(preprocess(s.image))
         except NoDigitError:
             out.append(None)
+    return out, labels
+
+
+def read_right(r: Recognizer, arrays: list[np.ndarray | None], labels: np.ndarray) -> np.ndarray:
+    """bool [N]: the digit model reads the MNIST-style array as its label (False where no ink was found)."""
+    found = [i for i, a in enumerate(arrays) if a is not None]
+    out = np.zeros(len(arrays), bool)
+    if found:
+        digits = r.classify(np.stack([arrays[i] for i in found])).argmax(1)
+        out[found] = digits == np.asarray(labels)[found]
     return out
 
 
@@ -98,13 +113,21 @@ def choose(model: Path, holdout_from: int, data_dir: str | None, count: int) -> 
     x, y = load_mnist("train", data_dir, download=False)
     hx, hy = x[holdout_from:][:count], y[holdout_from:][:count]
     r = Recognizer(model, line_model=None, field_model=None)
+    drawn = [digit_sample(hx, hy, np.random.default_rng([SEED, 1, i])) for i in range(count)]
+    photographed, photographed_labels = _photographed(hx, hy, count)
+    styled = [style_sample(hx, hy, np.random.default_rng([SEED, i])) for i in range(count)]
     sets = {
         "plain": [a.astype(np.float32) / 255 for a in hx],
-        "photos": [digit_sample(hx, hy, np.random.default_rng([SEED, 1, i]))[0] for i in range(count)]
-        + _photographed(hx, hy, count),
-        "styled": [style_sample(hx, hy, np.random.default_rng([SEED, i]))[0] for i in range(count)],
+        "photos": [a for a, _ in drawn] + photographed,
+        "styled": [a for a, _ in styled],
         "others": non_digits(hx, hy, count),
     }
+    labels = {
+        "plain": hy.astype(int),
+        "photos": np.array([label for _, label in drawn] + photographed_labels),
+        "styled": np.array([label for _, label in styled]),
+    }
+    right = {name: read_right(r, sets[name], labels[name]) for name in labels}
     found = {name: features(r, arrays) for name, arrays in sets.items()}
     fuse: dict[str, float] = {}
     if "gate" in found["plain"]:
@@ -112,11 +135,11 @@ def choose(model: Path, holdout_from: int, data_dir: str | None, count: int) -> 
         fuse = fit_fuse(digits, found["others"])
     r.fuse = fuse
     plain, photos, styled, others = (r.fused(found[name]) for name in sets)
-    threshold = float(
+    threshold = float(  # "lower": what scores below the threshold is never more than the share
         min(
-            np.quantile(plain, MAX_DIGIT_REJECT),
-            np.quantile(photos, MAX_DIGIT_REJECT),
-            np.quantile(styled, MAX_RESTYLED_REJECT),
+            np.quantile(plain[right["plain"]], MAX_DIGIT_REJECT, method="lower"),
+            np.quantile(photos[right["photos"]], MAX_DIGIT_REJECT, method="lower"),
+            np.quantile(styled[right["styled"]], MAX_RESTYLED_REJECT, method="lower"),
         )
     )
     return {
@@ -133,11 +156,15 @@ def choose(model: Path, holdout_from: int, data_dir: str | None, count: int) -> 
             f"MNIST training digits {holdout_from:,}-{holdout_from + len(hy) - 1:,} (held out of training) as they "
             f"are, photographed (data.groups, data.synthetic) and restyled (data.styles), and {count:,} non-digits "
             f"drawn from them (seed {SEED}); at most {MAX_DIGIT_REJECT:.2%} of the plain and the photographed "
-            f"digits and {MAX_RESTYLED_REJECT:.1%} of the restyled ones rejected"
+            f"digits that the digit model reads right and {MAX_RESTYLED_REJECT:.1%} of the restyled ones rejected"
         ),
         "held_out_digits_rejected": float((plain < threshold).mean()),
         "held_out_photographed_rejected": float((photos < threshold).mean()),
         "held_out_restyled_rejected": float((styled < threshold).mean()),
+        "held_out_right_rejected": {
+            name: round(float((score < threshold)[right[name]].mean()), 5)
+            for name, score in (("plain", plain), ("photos", photos), ("styled", styled))
+        },
         "held_out_non_digits_read": float((others >= threshold).mean()),
         "command": f"python -m digitreader.training.reject MODEL.onnx --holdout-from {holdout_from} --count {count}",
     }
