@@ -37,10 +37,16 @@ MAX_DIGIT_REJECT = 0.001  # of the held-out digits as they are and photographed 
 MAX_RESTYLED_REJECT = 0.005  # of the held-out digits restyled (the bar: 0.5% of other writers' digits)
 
 
+def _present(arrays: list[np.ndarray | None]) -> tuple[list[int], np.ndarray | None]:
+    """The indices of the arrays that are there (None: no ink was found) and those arrays stacked."""
+    found = [i for i, a in enumerate(arrays) if a is not None]
+    return found, np.stack([arrays[i] for i in found]) if found else None
+
+
 def features(r: Recognizer, arrays: list[np.ndarray | None]) -> dict[str, np.ndarray]:
     """``Recognizer.score_features`` of MNIST-style arrays (-inf for a missing one: no ink found)."""
-    found = [i for i, a in enumerate(arrays) if a is not None]
-    got = r.score_features(np.stack([arrays[i] for i in found])) if found else {}
+    found, batch = _present(arrays)
+    got = r.score_features(batch) if batch is not None else {}
     out = {}
     for name, values in got.items():
         out[name] = np.full(len(arrays), -np.inf)
@@ -100,11 +106,10 @@ def _photographed(x: np.ndarray, y: np.ndarray, count: int) -> tuple[list[np.nda
 
 def read_right(r: Recognizer, arrays: list[np.ndarray | None], labels: np.ndarray) -> np.ndarray:
     """bool [N]: the digit model reads the MNIST-style array as its label (False where no ink was found)."""
-    found = [i for i, a in enumerate(arrays) if a is not None]
+    found, batch = _present(arrays)
     out = np.zeros(len(arrays), bool)
-    if found:
-        digits = r.classify(np.stack([arrays[i] for i in found])).argmax(1)
-        out[found] = digits == np.asarray(labels)[found]
+    if batch is not None:
+        out[found] = r.classify(batch).argmax(1) == np.asarray(labels)[found]
     return out
 
 
