@@ -101,6 +101,29 @@ def test_non_digit_samples_are_labelled_and_cover_every_kind(mnist_test) -> None
     assert kinds == {"dot", "dash", "scribble", "letter", "shape", "pair", "blot"}
 
 
+def test_a_dash_never_stands_up_like_a_1_and_a_ruled_digit_is_a_digit(mnist_test) -> None:
+    """Slanted and squashed, a dash stays within 45 degrees of level (steeper, a straight stroke is a 1); a digit
+    written on a ruled line or underlined is a training digit with its own label."""
+    from digitreader.data import styles
+
+    x, y = mnist_test
+    tilts = []
+    for i in range(300):
+        canvas, kind = styles.nondigit_canvas(x[:200], y[:200], np.random.default_rng([2, i]))
+        if kind == "dash":
+            tilts.append(styles._tilt(canvas))
+    assert len(tilts) > 20 and max(tilts) <= styles.DASH_TILT
+    level = np.zeros((200, 200), np.float32)
+    cv2.line(level, (40, 120), (160, 80), 1.0, 9)  # 18 degrees
+    assert styles._tilt(level) == pytest.approx(18.4, abs=1.5) and styles._tilt(level.T) == pytest.approx(71.6, abs=1.5)
+    digit = np.pad(cv2.resize(x[0], (112, 112), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255, 56)
+    ruled = styles._ruled(digit, np.random.default_rng(0))
+    rows = np.flatnonzero((ruled - digit).max(1) > 0.5)  # the rule's rows
+    _, y0, _, y1 = styles._box(digit)
+    assert rows.size and rows.min() > y0 + 0.8 * (y1 - y0)  # under the digit (or just touching its foot)
+    assert np.flatnonzero(ruled.max(0) > 0.5).size > np.flatnonzero(digit.max(0) > 0.5).size  # wider than it
+
+
 def _on_paper(canvas: np.ndarray) -> np.ndarray:
     return np.clip(235 - 200 * np.pad(canvas, 40), 0, 255).astype(np.uint8)
 
@@ -202,6 +225,33 @@ def test_tiny_images_up_to_the_cards_side_go_to_the_model_of_tiny_images(mnist_t
     again = Recognizer(tmp_path / "m.onnx", line_model=None, field_model=None)
     assert again.tiny_max_side == 0
     assert again.predict(cv2.resize(a, (10, 10), interpolation=cv2.INTER_AREA)).digit == label
+
+
+def test_the_tiny_image_path_answers_no_digit_below_its_own_threshold(mnist_test, tmp_path) -> None:
+    """The card's ``reject.tiny_below`` applies to tiny images, ``reject.below`` to the rest."""
+    import json
+
+    from digitreader import Recognizer
+    from digitreader.engine import bundled_models_dir
+
+    bundled = bundled_models_dir()
+    card = json.loads((bundled / "default.json").read_text())
+    for name in ("default.onnx", "tiny.onnx"):
+        (tmp_path / name).write_bytes((bundled / name).read_bytes())
+    a, label = mnist_test[0][0], int(mnist_test[1][0])
+    small, large = cv2.resize(a, (12, 12), interpolation=cv2.INTER_AREA), cv2.resize(a, (200, 200))
+    card["reject"]["tiny_below"] = 1e9  # nothing tiny passes; large images keep the threshold they had
+    (tmp_path / "default.json").write_text(json.dumps(card))
+    r = Recognizer(tmp_path / "default.onnx", line_model=None, field_model=None)
+    with pytest.raises(NotADigitError):
+        r.predict(small)
+    assert r.predict(large).digit == label
+    card["reject"]["tiny_below"], card["reject"]["below"] = -1e9, 1e9  # and the other way round
+    (tmp_path / "default.json").write_text(json.dumps(card))
+    r = Recognizer(tmp_path / "default.onnx", line_model=None, field_model=None)
+    assert r.predict(small).digit == label
+    with pytest.raises(NotADigitError):
+        r.predict(large)
 
 
 def test_the_bundled_model_of_tiny_images_is_the_file_its_card_describes(recognizer) -> None:

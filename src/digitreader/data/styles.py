@@ -2,12 +2,14 @@
 
 ``style_sample``: an MNIST training digit re-written the way other writers and scanners give it:
 a continental 1 (a long flag, sometimes a foot) or a crossed 7, a thinner or bolder pen, a slant,
-squashed or stretched, or shrunk to a tiny (7-20 px) scan that may be binarised and may fill its
-frame; then prepared exactly as ``predict`` prepares an image (``vision.preprocess``).
+squashed or stretched, written on a ruled line or underlined, or shrunk to a tiny (7-20 px) scan that
+may be binarised and may fill its frame; then prepared exactly as ``predict`` prepares an image
+(``vision.preprocess``).
 
 ``nondigit_sample``: something that is no digit, drawn with the same range of pens: a dot or a
-blot, a dash, a scribble, a letter, a shape, or two digits side by side. The digit model is
-trained to be unsure of them (label ``NOT_A_DIGIT``), which is what lets ``predict`` answer
+blot, a dash (no steeper than 45 degrees: a standing stroke is a 1), a scribble, a letter, a shape,
+or two digits side by side. The digit model is trained to be unsure of them (label ``NOT_A_DIGIT``),
+and the gate (``training.gate``) to tell them from digits: that is what lets ``predict`` answer
 "no digit" for them.
 """
 
@@ -23,6 +25,8 @@ from digitreader.errors import NoDigitError
 from digitreader.vision.preprocess import preprocess
 
 NOT_A_DIGIT = -1
+RULED = 0.08  # of restyled digits written on a ruled line or underlined
+DASH_TILT = 45.0  # degrees from level beyond which a straight stroke is a 1, not a dash
 FINE = 4  # samples are drawn at 4x MNIST's 28 px
 SIDE = 28 * FINE
 # Letters that no writer would take for a digit (no O, I, l, Z, S, B, G, g, q, b, T ...).
@@ -49,7 +53,10 @@ def style_sample(
         fine = np.pad(np.clip(fine, 0, 1), SIDE // 2)
         try:
             fine = _continental(fine, label, rng)
-            out = prepared(_shape(_pen(fine, rng), rng), rng, tiny=tiny)
+            fine = _shape(_pen(fine, rng), rng)
+            if rng.random() < RULED:
+                fine = _ruled(fine, rng)
+            out = prepared(fine, rng, tiny=tiny)
         except NoDigitError:  # an eroded hairline can vanish: draw another
             continue
         if _inverted(out):  # a tiny scan whose polarity was misjudged teaches nothing: draw another
@@ -81,7 +88,10 @@ def continental(digit28: np.ndarray, label: int, rng: np.random.Generator) -> np
 def nondigit_canvas(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
     """Something that is no digit, drawn as a float ink map (0 = paper, 112 px high), and its kind."""
     kind = str(rng.choice(list(MAKERS), p=NONDIGIT_MIX))
-    return _shape(MAKERS[kind](images, labels, rng), rng), kind
+    while True:
+        canvas = _shape(MAKERS[kind](images, labels, rng), rng)
+        if kind != "dash" or _tilt(canvas) <= DASH_TILT:  # slanted up to a standing stroke, a dash is a 1
+            return canvas, kind
 
 
 def nondigit_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
@@ -157,6 +167,25 @@ def _add_flag(a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         bx, half = float(bottom.mean()), height * rng.uniform(0.15, 0.3)
         a = _draw(a, [(bx - half, y1 - 1), (bx + half, y1 - 1)], width)
     return a
+
+
+def _ruled(a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A ruled line or the writer's underline under the digit, level whatever the digit's slant: still one digit."""
+    x0, y0, x1, y1 = _box(a)
+    h = y1 - y0
+    half = h * rng.uniform(0.4, 1.0)
+    cx = (x0 + x1) / 2 + h * rng.uniform(-0.2, 0.2)
+    y = y1 + h * rng.uniform(-0.05, 0.2)
+    tilt = half * math.tan(math.radians(rng.uniform(-4, 4)))
+    width = max(2, round(_stroke(a) * rng.uniform(0.5, 1.2)))
+    return _draw(a, [(cx - half, y + tilt), (cx + half, y - tilt)], width)
+
+
+def _tilt(a: np.ndarray) -> float:
+    """Degrees between the ink's long axis and the level (from its second moments)."""
+    m = cv2.moments(a)
+    angle = 0.5 * math.degrees(math.atan2(2 * m["mu11"], m["mu20"] - m["mu02"]))
+    return abs(angle)
 
 
 def _add_crossbar(a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
