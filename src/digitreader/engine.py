@@ -96,6 +96,7 @@ class Recognizer:
         # "Not a digit": an image whose score (``scores``) is below the card's threshold (training.reject).
         reject = self.card.get("reject", {})
         self.reject_below = float(reject.get("below", reject.get("energy_below", float("-inf"))))
+        self.tiny_reject_below = float(reject.get("tiny_below", self.reject_below))  # for the tiny-image path
         self.fuse: dict[str, float] = dict(reject.get("fuse", {}))
         scorer = self.card.get("reject_model", self.card)  # a packed reject network's card, else the model's own
         self.score_temperature = float(reject.get("temperature", scorer.get("calibration", {}).get("temperature", 1.0)))
@@ -168,12 +169,13 @@ class Recognizer:
         names = list(dict.fromkeys([self._logits_output, *(self._score_outputs if scored else []), *voted]))
         outs = dict(zip(names, self.session.run(names, {self._input: x}), strict=True))
         logits = outs[self._logits_output]
+        below = self.reject_below
         if tiny_side is not None and tiny_side <= self.tiny_max_side:
-            logits = self._tiny_logits(x)
+            logits, below = self.tiny_logits(x), self.tiny_reject_below
         elif self.reject_vote and REJECT_OUTPUT in outs:
             logits = _mean_log_probs(logits, outs[REJECT_OUTPUT], self.reject_vote)
         probs = softmax(logits.astype(np.float64))[0]
-        if scored and float(self.fused(self._features([outs[n] for n in self._score_outputs]))[0]) < self.reject_below:
+        if scored and float(self.fused(self._features([outs[n] for n in self._score_outputs]))[0]) < below:
             k = int(probs.argmax())
             raise NotADigitError(f"that doesn't look like a digit (it is nearest to a {k})", nearest=k)
         # The line reader is loaded only when the digit model doubts: a confident answer stands, and a
@@ -189,10 +191,12 @@ class Recognizer:
         k = int(probs.argmax())
         return Prediction(k, float(probs[k]), [float(p) for p in probs], input=np.asarray(array, np.float32))
 
-    def _tiny_logits(self, x: np.ndarray) -> np.ndarray:
-        """Logits of the model of tiny images (opened on first use) for inputs [N,1,28,28]."""
+    def tiny_logits(self, batch: np.ndarray) -> np.ndarray:
+        """Logits [N,10] of the model of tiny images (opened on first use) for MNIST-style inputs [N,28,28]
+        or [N,1,28,28]."""
         if self._tiny_session is None:
             self._tiny_session = open_session(self._tiny_path, self._threads)
+        x = np.ascontiguousarray(np.asarray(batch, np.float32).reshape(-1, 1, 28, 28))
         return self._tiny_session.run(["logits"], {"image": x})[0]
 
     def _features(self, outputs: list[np.ndarray]) -> dict[str, np.ndarray]:

@@ -12,7 +12,9 @@ rejects at most 0.1% of the plain and the photographed digits the digit model re
 0.5% of the restyled ones. A digit it misreads costs nothing when rejected ("no digit" in place of
 a wrong digit), so those do not count: a photographed crop that came out broken would otherwise
 set the threshold. Non-digits drawn from those digits with a seed of its own (the regression's
-negatives) show what it catches.
+negatives) show what it catches. Tiny images are classified by a model of their own, so the tiny-image
+path gets a threshold of its own (``tiny_below``): at most 0.5% of the held-out digits shrunk to tiny
+scans (restyled, 7-20 px) that the model of tiny images reads right rejected.
 
     python -m digitreader.training.reject runs/sharp-any/model.onnx --holdout-from 55000
 """
@@ -27,7 +29,7 @@ import numpy as np
 
 from digitreader.data import load_mnist
 from digitreader.data.groups import digit_sample
-from digitreader.data.styles import nondigit_canvas, style_sample
+from digitreader.data.styles import nondigit_canvas, prepared, style_sample
 from digitreader.engine import Recognizer
 from digitreader.errors import NoDigitError
 from digitreader.vision.preprocess import preprocess
@@ -104,12 +106,29 @@ def _photographed(x: np.ndarray, y: np.ndarray, count: int) -> tuple[list[np.nda
     return out, labels
 
 
-def read_right(r: Recognizer, arrays: list[np.ndarray | None], labels: np.ndarray) -> np.ndarray:
-    """bool [N]: the digit model reads the MNIST-style array as its label (False where no ink was found)."""
+def _tiny(x: np.ndarray, y: np.ndarray, count: int) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray | None]]:
+    """Held-out digits restyled and shrunk to tiny scans (7-20 px, ``data.styles``), their labels, and as many
+    non-digits shrunk the same way, all prepared by ``preprocess`` (None: it found no ink)."""
+    styled = [style_sample(x, y, np.random.default_rng([SEED, 2, i]), tiny=1.0) for i in range(count)]
+    others: list[np.ndarray | None] = []
+    for i in range(count):
+        rng = np.random.default_rng([SEED, 3, i])
+        canvas, _ = nondigit_canvas(x, y, rng)
+        try:
+            others.append(prepared(canvas, rng, tiny=1.0))
+        except NoDigitError:
+            others.append(None)
+    return [a for a, _ in styled], np.array([label for _, label in styled]), others
+
+
+def read_right(r: Recognizer, arrays: list[np.ndarray | None], labels: np.ndarray, tiny: bool = False) -> np.ndarray:
+    """bool [N]: the digit model (``tiny``: the model of tiny images) reads the MNIST-style array as its label
+    (False where no ink was found)."""
     found, batch = _present(arrays)
     out = np.zeros(len(arrays), bool)
     if batch is not None:
-        out[found] = r.classify(batch).argmax(1) == np.asarray(labels)[found]
+        logits = r.tiny_logits(batch) if tiny else r.logits(batch)
+        out[found] = logits.argmax(1) == np.asarray(labels)[found]
     return out
 
 
@@ -120,26 +139,30 @@ def choose(model: Path, holdout_from: int, data_dir: str | None, count: int) -> 
     r = Recognizer(model, line_model=None, field_model=None)
     drawn = [digit_sample(hx, hy, np.random.default_rng([SEED, 1, i])) for i in range(count)]
     photographed, photographed_labels = _photographed(hx, hy, count)
+    tiny, tiny_labels, tiny_others = _tiny(hx, hy, count) if r.tiny_max_side else ([], np.zeros(0, int), [])
     styled = [style_sample(hx, hy, np.random.default_rng([SEED, i])) for i in range(count)]
     sets = {
         "plain": [a.astype(np.float32) / 255 for a in hx],
         "photos": [a for a, _ in drawn] + photographed,
         "styled": [a for a, _ in styled],
         "others": non_digits(hx, hy, count),
+        "tiny": tiny,
+        "tiny_others": tiny_others,
     }
     labels = {
         "plain": hy.astype(int),
         "photos": np.array([label for _, label in drawn] + photographed_labels),
         "styled": np.array([label for _, label in styled]),
+        "tiny": tiny_labels,
     }
-    right = {name: read_right(r, sets[name], labels[name]) for name in labels}
-    found = {name: features(r, arrays) for name, arrays in sets.items()}
+    right = {name: read_right(r, sets[name], labels[name], tiny=name == "tiny") for name in labels}
+    found = {name: features(r, arrays) for name, arrays in sets.items() if arrays}
     fuse: dict[str, float] = {}
     if "gate" in found["plain"]:
         digits = {k: np.concatenate([found[s][k] for s in ("plain", "photos", "styled")]) for k in found["plain"]}
         fuse = fit_fuse(digits, found["others"])
     r.fuse = fuse
-    plain, photos, styled, others = (r.fused(found[name]) for name in sets)
+    plain, photos, styled, others = (r.fused(found[name]) for name in ("plain", "photos", "styled", "others"))
     threshold = float(  # "lower": what scores below the threshold is never more than the share
         min(
             np.quantile(plain[right["plain"]], MAX_DIGIT_REJECT, method="lower"),
@@ -147,6 +170,21 @@ def choose(model: Path, holdout_from: int, data_dir: str | None, count: int) -> 
             np.quantile(styled[right["styled"]], MAX_RESTYLED_REJECT, method="lower"),
         )
     )
+    tiny_entry = {}
+    if "tiny" in found:  # the tiny-image path classifies with its own model: a threshold of its own
+        tiny_score, tiny_others_score = r.fused(found["tiny"]), r.fused(found["tiny_others"])
+        tiny_below = float(np.quantile(tiny_score[right["tiny"]], MAX_RESTYLED_REJECT, method="lower"))
+        tiny_entry = {
+            "tiny_below": round(tiny_below, 4),
+            "tiny_chosen_on": (
+                f"the same {count:,} held-out digits restyled and shrunk to 7-20 px scans (data.styles, "
+                f"tiny=1.0) and {count:,} non-digits shrunk alike; at most {MAX_RESTYLED_REJECT:.1%} of the digits "
+                f"that the model of tiny images reads right rejected"
+            ),
+            "held_out_tiny_rejected": float((tiny_score < tiny_below).mean()),
+            "held_out_tiny_right_rejected": round(float((tiny_score < tiny_below)[right["tiny"]].mean()), 5),
+            "held_out_tiny_non_digits_read": float((tiny_others_score >= tiny_below).mean()),
+        }
     return {
         "score": (
             "a logistic regression of the energy (logsumexp of the reject network's logits times the temperature) "
@@ -171,6 +209,7 @@ def choose(model: Path, holdout_from: int, data_dir: str | None, count: int) -> 
             for name, score in (("plain", plain), ("photos", photos), ("styled", styled))
         },
         "held_out_non_digits_read": float((others >= threshold).mean()),
+        **tiny_entry,
         "command": f"python -m digitreader.training.reject MODEL.onnx --holdout-from {holdout_from} --count {count}",
     }
 
