@@ -20,7 +20,9 @@ def test_the_threshold_keeps_held_out_digits_and_says_what_it_catches(mnist_path
     assert 0.0 < entry["held_out_non_digits_read"] < 1.0
     assert "59,600-59,999" in entry["chosen_on"]
     # The tiny-image path (its own model) gets a threshold of its own, chosen on tiny scans of the same digits.
-    assert np.isfinite(entry["tiny_below"]) and entry["held_out_tiny_right_rejected"] <= MAX_RESTYLED_REJECT
+    tiny = entry["held_out_tiny_right_rejected"]
+    assert np.isfinite(entry["tiny_below"])
+    assert tiny["shrunk"] <= MAX_DIGIT_REJECT and tiny["scans"] <= MAX_RESTYLED_REJECT
     assert 0.0 <= entry["held_out_tiny_non_digits_read"] < 1.0
 
 

@@ -13,8 +13,9 @@ rejects at most 0.1% of the plain and the photographed digits the digit model re
 a wrong digit), so those do not count: a photographed crop that came out broken would otherwise
 set the threshold. Non-digits drawn from those digits with a seed of its own (the regression's
 negatives) show what it catches. Tiny images are classified by a model of their own, so the tiny-image
-path gets a threshold of its own (``tiny_below``): at most 0.5% of the held-out digits shrunk to tiny
-scans (restyled, 7-20 px) that the model of tiny images reads right rejected.
+path gets a threshold of its own (``tiny_below``, ``choose_tiny``) by the same rule: at most 0.1% of the
+held-out digits shrunk as they are to 8-20 px and 0.5% of those restyled and shrunk to tiny scans that the
+model of tiny images reads right rejected.
 
     python -m digitreader.training.reject runs/sharp-any/model.onnx --holdout-from 55000
 """
@@ -25,6 +26,7 @@ import argparse
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from digitreader.data import load_mnist
@@ -106,7 +108,24 @@ def _photographed(x: np.ndarray, y: np.ndarray, count: int) -> tuple[list[np.nda
     return out, labels
 
 
-def _tiny(x: np.ndarray, y: np.ndarray, count: int) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray | None]]:
+def _shrunk(x: np.ndarray, count: int) -> list[np.ndarray | None]:
+    """Held-out digits shrunk as they are to 8-20 px (INTER_AREA), half of them dark on light, prepared by
+    ``preprocess`` (None: it found no ink): the tiny-image path's plain digits."""
+    out: list[np.ndarray | None] = []
+    for i, a in enumerate(x[:count]):
+        rng = np.random.default_rng([SEED, 4, i])
+        side = int(rng.integers(8, 21))
+        small = cv2.resize(a, (side, side), interpolation=cv2.INTER_AREA)
+        try:
+            out.append(preprocess(255 - small if rng.random() < 0.5 else small))
+        except NoDigitError:
+            out.append(None)
+    return out
+
+
+def _tiny_scans(
+    x: np.ndarray, y: np.ndarray, count: int
+) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray | None]]:
     """Held-out digits restyled and shrunk to tiny scans (7-20 px, ``data.styles``), their labels, and as many
     non-digits shrunk the same way, all prepared by ``preprocess`` (None: it found no ink)."""
     styled = [style_sample(x, y, np.random.default_rng([SEED, 2, i]), tiny=1.0) for i in range(count)]
@@ -119,6 +138,38 @@ def _tiny(x: np.ndarray, y: np.ndarray, count: int) -> tuple[list[np.ndarray], n
         except NoDigitError:
             others.append(None)
     return [a for a, _ in styled], np.array([label for _, label in styled]), others
+
+
+def choose_tiny(r: Recognizer, x: np.ndarray, y: np.ndarray, count: int) -> dict:
+    """The tiny-image path's threshold (``r.fuse`` set): the highest that rejects at most 0.1% of the held-out digits
+    shrunk as they are and 0.5% of those restyled and shrunk to tiny scans that the model of tiny images reads right
+    (the main threshold's rule, on the tiny path's own model and inputs); a dict for the card's ``reject``."""
+    shrunk = _shrunk(x, count)
+    scans, scan_labels, others = _tiny_scans(x, y, count)
+    plain_right = read_right(r, shrunk, y[:count], tiny=True)
+    scans_right = read_right(r, list(scans), scan_labels, tiny=True)
+    plain, scanned = r.fused(features(r, shrunk)), r.fused(features(r, list(scans)))
+    read = r.fused(features(r, others))
+    below = float(
+        min(
+            np.quantile(plain[plain_right], MAX_DIGIT_REJECT, method="lower"),
+            np.quantile(scanned[scans_right], MAX_RESTYLED_REJECT, method="lower"),
+        )
+    )
+    return {
+        "tiny_below": round(below, 4),
+        "tiny_chosen_on": (
+            f"the same held-out digits shrunk as they are to 8-20 px (INTER_AREA, both polarities) and restyled and "
+            f"shrunk to 7-20 px scans (data.styles, tiny=1.0), {count:,} each, and {count:,} non-digits shrunk alike; "
+            f"at most {MAX_DIGIT_REJECT:.2%} and {MAX_RESTYLED_REJECT:.1%} of the digits that the model of tiny images "
+            f"reads right rejected"
+        ),
+        "held_out_tiny_right_rejected": {
+            "shrunk": round(float((plain < below)[plain_right].mean()), 5),
+            "scans": round(float((scanned < below)[scans_right].mean()), 5),
+        },
+        "held_out_tiny_non_digits_read": float((read >= below).mean()),
+    }
 
 
 def read_right(r: Recognizer, arrays: list[np.ndarray | None], labels: np.ndarray, tiny: bool = False) -> np.ndarray:
@@ -139,30 +190,26 @@ def choose(model: Path, holdout_from: int, data_dir: str | None, count: int) -> 
     r = Recognizer(model, line_model=None, field_model=None)
     drawn = [digit_sample(hx, hy, np.random.default_rng([SEED, 1, i])) for i in range(count)]
     photographed, photographed_labels = _photographed(hx, hy, count)
-    tiny, tiny_labels, tiny_others = _tiny(hx, hy, count) if r.tiny_max_side else ([], np.zeros(0, int), [])
     styled = [style_sample(hx, hy, np.random.default_rng([SEED, i])) for i in range(count)]
     sets = {
         "plain": [a.astype(np.float32) / 255 for a in hx],
         "photos": [a for a, _ in drawn] + photographed,
         "styled": [a for a, _ in styled],
         "others": non_digits(hx, hy, count),
-        "tiny": tiny,
-        "tiny_others": tiny_others,
     }
     labels = {
         "plain": hy.astype(int),
         "photos": np.array([label for _, label in drawn] + photographed_labels),
         "styled": np.array([label for _, label in styled]),
-        "tiny": tiny_labels,
     }
-    right = {name: read_right(r, sets[name], labels[name], tiny=name == "tiny") for name in labels}
-    found = {name: features(r, arrays) for name, arrays in sets.items() if arrays}
+    right = {name: read_right(r, sets[name], labels[name]) for name in labels}
+    found = {name: features(r, arrays) for name, arrays in sets.items()}
     fuse: dict[str, float] = {}
     if "gate" in found["plain"]:
         digits = {k: np.concatenate([found[s][k] for s in ("plain", "photos", "styled")]) for k in found["plain"]}
         fuse = fit_fuse(digits, found["others"])
     r.fuse = fuse
-    plain, photos, styled, others = (r.fused(found[name]) for name in ("plain", "photos", "styled", "others"))
+    plain, photos, styled, others = (r.fused(found[name]) for name in sets)
     threshold = float(  # "lower": what scores below the threshold is never more than the share
         min(
             np.quantile(plain[right["plain"]], MAX_DIGIT_REJECT, method="lower"),
@@ -170,21 +217,8 @@ def choose(model: Path, holdout_from: int, data_dir: str | None, count: int) -> 
             np.quantile(styled[right["styled"]], MAX_RESTYLED_REJECT, method="lower"),
         )
     )
-    tiny_entry = {}
-    if "tiny" in found:  # the tiny-image path classifies with its own model: a threshold of its own
-        tiny_score, tiny_others_score = r.fused(found["tiny"]), r.fused(found["tiny_others"])
-        tiny_below = float(np.quantile(tiny_score[right["tiny"]], MAX_RESTYLED_REJECT, method="lower"))
-        tiny_entry = {
-            "tiny_below": round(tiny_below, 4),
-            "tiny_chosen_on": (
-                f"the same {count:,} held-out digits restyled and shrunk to 7-20 px scans (data.styles, "
-                f"tiny=1.0) and {count:,} non-digits shrunk alike; at most {MAX_RESTYLED_REJECT:.1%} of the digits "
-                f"that the model of tiny images reads right rejected"
-            ),
-            "held_out_tiny_rejected": float((tiny_score < tiny_below).mean()),
-            "held_out_tiny_right_rejected": round(float((tiny_score < tiny_below)[right["tiny"]].mean()), 5),
-            "held_out_tiny_non_digits_read": float((tiny_others_score >= tiny_below).mean()),
-        }
+    # The tiny-image path classifies with its own model: a threshold of its own.
+    tiny_entry = choose_tiny(r, hx, hy, count) if r.tiny_max_side else {}
     return {
         "score": (
             "a logistic regression of the energy (logsumexp of the reject network's logits times the temperature) "
