@@ -134,13 +134,15 @@ def _stroke(points: list[tuple[float, float]], width: int = 9, size: int = 200) 
     return a.astype(np.float32) / 255
 
 
-@pytest.mark.parametrize("mark", ["dot", "dash"])
+@pytest.mark.parametrize("mark", ["dot", "dash", "scribble"])
 def test_marks_that_are_no_digit_get_no_digit(recognizer, mark) -> None:
-    """A tap and a level stroke (before: "0, 99.9% sure" and "2, 99.4%"). Scribbles, letters and pairs are
-    caught less often (benchmarks/real_accuracy.py: about a quarter of the generated non-digits still read)."""
+    """A tap, a level stroke and a scribbled-over patch (before: "0, 99.9% sure", "2, 99.4%"; the patch read "1"
+    until the second gate). Some scribbles and pairs still read (benchmarks/real_accuracy.py, BENCHMARKS.md)."""
+    hatch = [(x, 50 if i % 2 == 0 else 150) for i, x in enumerate(np.linspace(60, 140, 20))]
     canvas = {
         "dot": cv2.circle(np.zeros((200, 200), np.float32), (100, 100), 12, 1.0, -1),
         "dash": _stroke([(30, 110), (170, 95)]),
+        "scribble": _stroke(hatch, width=7),
     }[mark]
     with pytest.raises(NotADigitError, match="doesn't look like a digit"):
         recognizer.predict(_on_paper(canvas))
@@ -150,9 +152,9 @@ def test_the_bundled_model_packs_a_reject_network_a_gate_and_their_fused_thresho
     assert np.isfinite(recognizer.reject_below) and recognizer._score_outputs == ["reject_logits", "gate_logit"]
     assert set(recognizer.fuse) == {"bias", "energy", "gate"} and recognizer.fuse["gate"] > 0
     assert recognizer.reject_vote == 0.5  # predict averages the two digit classifiers (its own test: test_pack)
-    entry = recognizer.card["reject"]
-    assert entry["held_out_digits_rejected"] <= MAX_DIGIT_REJECT
-    assert entry["held_out_restyled_rejected"] <= MAX_RESTYLED_REJECT
+    right = recognizer.card["reject"]["held_out_right_rejected"]  # of the held-out digits read right
+    assert right["plain"] <= MAX_DIGIT_REJECT and right["photos"] <= MAX_DIGIT_REJECT
+    assert right["styled"] <= MAX_RESTYLED_REJECT
 
 
 def test_the_bundled_digit_network_alone_gives_the_packed_models_logits(recognizer, mnist_test) -> None:
@@ -266,27 +268,22 @@ def test_the_bundled_model_of_tiny_images_is_the_file_its_card_describes(recogni
 
 
 def test_ink_wider_than_tall_is_read_as_a_number_first(recognizer, mnist_test) -> None:  # type: ignore[no-untyped-def]
-    """Pairs of digits that the digit model would take for one are answered "several digits"; wide single
-    digits (MNIST test digits stretched to 1.5 times their width) still read as one."""
+    """Pairs of digits are answered "several digits" and pointed to read (whether the gate rejected them first
+    or the ink, wider than tall, read as a number); wide single digits (MNIST test digits stretched to 1.5 times
+    their width) still read as one."""
     from digitreader.data.styles import MAKERS
-    from digitreader.vision.preprocess import locate
 
     images, labels = mnist_test
     caught = 0
     for i in range(60):
         canvas = MAKERS["pair"](images, labels, np.random.default_rng([31, i]))
-        paper = _on_paper(canvas)
-        located = locate(paper)
         try:
-            recognizer.predict_array(located.array, tiny_side=located.tiny_side)
-        except NotADigitError:
-            continue  # rejected as before
-        try:
-            recognizer.predict(paper)
+            recognizer.predict(_on_paper(canvas))
         except NotADigitError as why:
-            assert why.several is not None and len(why.several) >= 2 and "use read" in str(why)
-            caught += 1
-    assert caught >= 2
+            if why.several is not None:
+                assert len(why.several) >= 2 and "use read" in str(why)
+                caught += 1
+    assert caught >= 50
     wide = 0
     for a, label in zip(images[:60], labels[:60], strict=True):
         stretched = cv2.resize(a, (42, 28), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
