@@ -80,16 +80,27 @@ def fit_fuse(digits: dict[str, np.ndarray], others: dict[str, np.ndarray], l2: f
     return {"bias": float(beta[0] - weights @ mu), **{k: float(w) for k, w in zip(names, weights, strict=True)}}
 
 
-def non_digits(x: np.ndarray, y: np.ndarray, n: int) -> list[np.ndarray | None]:
-    """``n`` non-digits drawn dark on paper and prepared by ``preprocess`` (None: it found no ink)."""
+def non_digits(x: np.ndarray, y: np.ndarray, n: int, tiny: bool = False) -> list[np.ndarray | None]:
+    """``n`` non-digits drawn dark on paper (``tiny``: shrunk to 7-20 px scans, ``data.styles``) and prepared by
+    ``preprocess`` (None: it found no ink)."""
     out: list[np.ndarray | None] = []
     for i in range(n):
-        canvas, _ = nondigit_canvas(x, y, np.random.default_rng([SEED, i]))
+        rng = np.random.default_rng([SEED, 3, i] if tiny else [SEED, i])
+        canvas, _ = nondigit_canvas(x, y, rng)
         try:
-            out.append(preprocess(np.clip(235 - 200 * np.pad(canvas, 16), 0, 255).astype(np.uint8)))
+            if tiny:
+                out.append(prepared(canvas, rng, tiny=1.0))
+            else:
+                out.append(preprocess(np.clip(235 - 200 * np.pad(canvas, 16), 0, 255).astype(np.uint8)))
         except NoDigitError:
             out.append(None)
     return out
+
+
+def _highest(*shares: tuple[np.ndarray, np.ndarray, float]) -> float:
+    """The highest threshold that rejects, of each (scores, read right, share), at most that share of the scores
+    read right ("lower": what scores below it is never more than the share)."""
+    return float(min(np.quantile(score[right], share, method="lower") for score, right, share in shares))
 
 
 def _photographed(x: np.ndarray, y: np.ndarray, count: int) -> tuple[list[np.ndarray | None], list[int]]:
@@ -123,21 +134,11 @@ def _shrunk(x: np.ndarray, count: int) -> list[np.ndarray | None]:
     return out
 
 
-def _tiny_scans(
-    x: np.ndarray, y: np.ndarray, count: int
-) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray | None]]:
-    """Held-out digits restyled and shrunk to tiny scans (7-20 px, ``data.styles``), their labels, and as many
-    non-digits shrunk the same way, all prepared by ``preprocess`` (None: it found no ink)."""
+def _tiny_scans(x: np.ndarray, y: np.ndarray, count: int) -> tuple[list[np.ndarray | None], np.ndarray]:
+    """Held-out digits restyled and shrunk to tiny scans (7-20 px, ``data.styles``) and prepared by ``preprocess``,
+    and their labels."""
     styled = [style_sample(x, y, np.random.default_rng([SEED, 2, i]), tiny=1.0) for i in range(count)]
-    others: list[np.ndarray | None] = []
-    for i in range(count):
-        rng = np.random.default_rng([SEED, 3, i])
-        canvas, _ = nondigit_canvas(x, y, rng)
-        try:
-            others.append(prepared(canvas, rng, tiny=1.0))
-        except NoDigitError:
-            others.append(None)
-    return [a for a, _ in styled], np.array([label for _, label in styled]), others
+    return [a for a, _ in styled], np.array([label for _, label in styled])
 
 
 def choose_tiny(r: Recognizer, x: np.ndarray, y: np.ndarray, count: int) -> dict:
@@ -145,17 +146,12 @@ def choose_tiny(r: Recognizer, x: np.ndarray, y: np.ndarray, count: int) -> dict
     shrunk as they are and 0.5% of those restyled and shrunk to tiny scans that the model of tiny images reads right
     (the main threshold's rule, on the tiny path's own model and inputs); a dict for the card's ``reject``."""
     shrunk = _shrunk(x, count)
-    scans, scan_labels, others = _tiny_scans(x, y, count)
+    scans, scan_labels = _tiny_scans(x, y, count)
     plain_right = read_right(r, shrunk, y[:count], tiny=True)
-    scans_right = read_right(r, list(scans), scan_labels, tiny=True)
-    plain, scanned = r.fused(features(r, shrunk)), r.fused(features(r, list(scans)))
-    read = r.fused(features(r, others))
-    below = float(
-        min(
-            np.quantile(plain[plain_right], MAX_DIGIT_REJECT, method="lower"),
-            np.quantile(scanned[scans_right], MAX_RESTYLED_REJECT, method="lower"),
-        )
-    )
+    scans_right = read_right(r, scans, scan_labels, tiny=True)
+    plain, scanned = r.fused(features(r, shrunk)), r.fused(features(r, scans))
+    read = r.fused(features(r, non_digits(x, y, count, tiny=True)))
+    below = _highest((plain, plain_right, MAX_DIGIT_REJECT), (scanned, scans_right, MAX_RESTYLED_REJECT))
     return {
         "tiny_below": round(below, 4),
         "tiny_chosen_on": (
@@ -210,12 +206,10 @@ def choose(model: Path, holdout_from: int, data_dir: str | None, count: int) -> 
         fuse = fit_fuse(digits, found["others"])
     r.fuse = fuse
     plain, photos, styled, others = (r.fused(found[name]) for name in sets)
-    threshold = float(  # "lower": what scores below the threshold is never more than the share
-        min(
-            np.quantile(plain[right["plain"]], MAX_DIGIT_REJECT, method="lower"),
-            np.quantile(photos[right["photos"]], MAX_DIGIT_REJECT, method="lower"),
-            np.quantile(styled[right["styled"]], MAX_RESTYLED_REJECT, method="lower"),
-        )
+    threshold = _highest(
+        (plain, right["plain"], MAX_DIGIT_REJECT),
+        (photos, right["photos"], MAX_DIGIT_REJECT),
+        (styled, right["styled"], MAX_RESTYLED_REJECT),
     )
     # The tiny-image path classifies with its own model: a threshold of its own.
     tiny_entry = choose_tiny(r, hx, hy, count) if r.tiny_max_side else {}
