@@ -116,6 +116,30 @@ def test_a_retrained_gate_replaces_the_packed_one_and_the_rest_stays_exactly(tmp
     np.testing.assert_allclose(gate, flat @ w4, rtol=1e-5, atol=1e-5)
 
 
+def test_several_gates_pack_as_their_average_in_place_of_the_one(tmp_path) -> None:
+    from digitreader.training.pack import average
+
+    w1, w2 = _linear_model(tmp_path / "a.onnx", 1), _linear_model(tmp_path / "b.onnx", 2)
+    _linear_model(tmp_path / "g.onnx", 3, width=1)
+    wa, wb = _linear_model(tmp_path / "ga.onnx", 4, width=1), _linear_model(tmp_path / "gb.onnx", 5, width=1)
+    with pytest.raises(ValueError, match="at least two"):
+        average([tmp_path / "ga.onnx"], tmp_path / "one.onnx")
+    with pytest.raises(ValueError, match="one output"):
+        pack(tmp_path / "a.onnx", tmp_path / "b.onnx", tmp_path / "p.onnx")
+        average([tmp_path / "p.onnx", tmp_path / "ga.onnx"], tmp_path / "bad.onnx")
+    average([tmp_path / "ga.onnx", tmp_path / "gb.onnx"], tmp_path / "avg.onnx")
+    pack(tmp_path / "p.onnx", tmp_path / "g.onnx", tmp_path / "pg.onnx", output="gate_logit")
+    pack(tmp_path / "pg.onnx", tmp_path / "avg.onnx", tmp_path / "pe.onnx", output="gate_logit", replace=True)
+    x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
+    session = ort.InferenceSession(str(tmp_path / "pe.onnx"), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["logits", "reject_logits", "gate_logit"]
+    logits, reject, gate = session.run(None, {"image": x})
+    flat = x.reshape(3, -1)
+    np.testing.assert_allclose(logits, flat @ w1, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(reject, flat @ w2, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gate, flat @ (wa + wb) / 2, rtol=1e-5, atol=1e-5)
+
+
 def test_a_card_that_fuses_a_score_the_model_lacks_is_refused(tmp_path) -> None:
     from digitreader.errors import ModelError
 

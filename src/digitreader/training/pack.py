@@ -10,6 +10,11 @@ Runtime call.
     python -m digitreader.training.pack DIGITS.onnx REJECT.onnx --out packed.onnx
     python -m digitreader.training.pack packed.onnx GATE.onnx --output gate_logit --out packed.onnx
     python -m digitreader.training.pack packed.onnx NEW_GATE.onnx --output gate_logit --replace --out packed.onnx
+    python -m digitreader.training.pack packed.onnx GATE_A.onnx GATE_B.onnx --output gate_logit --replace \
+        --out packed.onnx
+
+Several networks given for one output are packed as their average (an ensemble, ``average``): one output, one
+threshold, every member run in the same call.
 
 ONNX Runtime runs every network in a graph whatever outputs are asked for, so each packing also writes the
 digit network alone (``logits_only``: ``packed-logits.onnx``, named on the card as ``logits_model``):
@@ -21,9 +26,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import tempfile
 from pathlib import Path
 
+import numpy as np
 import onnx
+from onnx import helper, numpy_helper
 from onnx.utils import Extractor
 
 from digitreader.engine import GATE_OUTPUT, REJECT_OUTPUT
@@ -60,6 +68,37 @@ def pack(digits: Path, other: Path, out: Path, output: str = REJECT_OUTPUT, repl
     onnx.checker.check_model(main)
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(main, str(out))
+
+
+def average(models: list[Path], out: Path) -> None:
+    """Write ``out``: one network on ``image`` whose single output is the mean of ``models``' outputs (each
+    model's graph kept whole under its own prefix, ``m0/``, ``m1/``, ...)."""
+    if len(models) < 2:
+        raise ValueError("an average needs at least two models")
+    loaded = [onnx.load(str(m)) for m in models]
+    if any([i.name for i in m.graph.input] != ["image"] or len(m.graph.output) != 1 for m in loaded):
+        raise ValueError("each averaged model must take 'image' and give one output")
+    first = loaded[0]
+    graph = helper.make_graph([], "average", [first.graph.input[0]], [])
+    names = []
+    for k, m in enumerate(loaded):
+        m = onnx.compose.add_prefix(m, f"m{k}/")
+        for node in m.graph.node:
+            node.input[:] = ["image" if name == f"m{k}/image" else name for name in node.input]
+            graph.node.append(node)
+        graph.initializer.extend(m.graph.initializer)
+        names.append(m.graph.output[0].name)
+    share = numpy_helper.from_array(np.array(1 / len(models), np.float32), "average/share")
+    graph.initializer.append(share)
+    graph.node.append(helper.make_node("Sum", names, ["average/sum"]))
+    graph.node.append(helper.make_node("Mul", ["average/sum", share.name], ["output"]))
+    result = first.graph.output[0]
+    result.name = "output"
+    graph.output.append(result)
+    model = helper.make_model(graph, opset_imports=first.opset_import, ir_version=first.ir_version)
+    onnx.checker.check_model(model)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(out))
 
 
 def _remove(g: onnx.GraphProto, prefix: str, output: str) -> None:
@@ -113,23 +152,40 @@ def logits_card(packed: Path) -> dict[str, str]:
     }
 
 
+def _card_of(path: Path) -> dict:
+    """The entry a packed network's card gets on the packed model's card."""
+    card = json.loads(path.with_suffix(".json").read_text())
+    keys = ("params", "test_accuracy", "train_command", "seed", "created", "calibration", "recipe", "train_seconds")
+    return {k: card[k] for k in keys if k in card}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("digits", type=Path, help="the digit model (.onnx, with its .json card), maybe packed already")
-    p.add_argument("other", type=Path, help="the network to pack beside it (.onnx, with its .json card)")
+    p.add_argument(
+        "other",
+        type=Path,
+        nargs="+",
+        help="the network(s) to pack beside it (.onnx, with .json cards); several are packed as their average",
+    )
     p.add_argument("--output", choices=sorted(PREFIXES), default=REJECT_OUTPUT, help="what the other network gives")
     p.add_argument("--replace", action="store_true", help="take out the network that gives --output first")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
-    pack(args.digits, args.other, args.out, args.output, args.replace)
+    with tempfile.TemporaryDirectory() as tmp:
+        other = args.other[0]
+        if len(args.other) > 1:
+            other = Path(tmp) / "average.onnx"
+            average(args.other, other)
+        pack(args.digits, other, args.out, args.output, args.replace)
     card = json.loads(args.digits.with_suffix(".json").read_text())
-    other_card = json.loads(args.other.with_suffix(".json").read_text())
     card["sha256"] = hashlib.sha256(args.out.read_bytes()).hexdigest()
     width = 10 if args.output == REJECT_OUTPUT else 1
     card["output"][args.output.split("_")[0]] = {"name": args.output, "shape": ["N", width], "dtype": "float32"}
-    keys = ("params", "test_accuracy", "train_command", "seed", "created", "calibration", "recipe", "train_seconds")
-    card[CARD_KEYS[args.output]] = {k: other_card[k] for k in keys if k in other_card}
-    command = f"python -m digitreader.training.pack {args.digits.name} {args.other.name}"
+    cards = [_card_of(o) for o in args.other]
+    card[CARD_KEYS[args.output]] = cards[0] if len(cards) == 1 else {"average_of": cards}
+    names = [o.name for o in args.other] if len(args.other) == 1 else [f"{o.parent.name}/{o.name}" for o in args.other]
+    command = f"python -m digitreader.training.pack {args.digits.name} {' '.join(names)}"
     if args.output != REJECT_OUTPUT:
         command += f" --output {args.output}"
     if args.replace:
