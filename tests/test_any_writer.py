@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from drawing import draw
 
-from digitreader.data.styles import NOT_A_DIGIT, nondigit_canvas, nondigit_sample, style_sample
+from digitreader.data.styles import NOT_A_DIGIT, nondigit_canvas, nondigit_sample, style_sample, thumbnail_sample
 from digitreader.errors import NoDigitError, NotADigitError
 from digitreader.training.reject import MAX_DIGIT_REJECT, MAX_RESTYLED_REJECT
 from digitreader.vision.preprocess import preprocess
@@ -91,6 +91,20 @@ def test_restyled_training_digits_are_mnist_style_and_reproducible(mnist_test) -
         assert label == 1
         widths.append(np.flatnonzero(one.max(0) > 0.3).size)
     assert np.mean(widths) > np.mean([np.flatnonzero(x[i].max(0) > 80).size for i in ones[:30]])
+
+
+def test_thumbnails_are_training_digits_shrunk_whole_and_the_model_of_tiny_images_reads_them(
+    mnist_test, recognizer
+) -> None:
+    x, y = mnist_test
+    a, label = thumbnail_sample(x[:500], y[:500], np.random.default_rng([4, 2]))
+    b, again = thumbnail_sample(x[:500], y[:500], np.random.default_rng([4, 2]))
+    np.testing.assert_array_equal(a, b)
+    assert label == again and a.shape == (28, 28) and a.dtype == np.float32 and 0.0 <= a.min() <= a.max() <= 1.0
+    made = [thumbnail_sample(x[:500], y[:500], np.random.default_rng([4, i])) for i in range(100)]
+    arrays, labels = np.stack([m for m, _ in made]), np.array([k for _, k in made])
+    read = recognizer.tiny_logits(arrays).argmax(1)
+    assert (read == labels).mean() >= 0.85  # labelled right and prepared as predict prepares a tiny image
 
 
 def test_non_digit_samples_are_labelled_and_cover_every_kind(mnist_test) -> None:

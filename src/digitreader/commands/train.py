@@ -70,6 +70,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="add N of those shrunk to tiny (7-20 px) scans, for the model of tiny images (cached in --out)",
     )
     p.add_argument(
+        "--thumbnails",
+        type=int,
+        metavar="N",
+        help="add N MNIST training digits as written, shrunk whole to 7-12 px thumbnails, for the model of tiny "
+        "images (cached in --out)",
+    )
+    p.add_argument(
         "--non-digits",
         type=int,
         metavar="N",
@@ -143,6 +150,7 @@ def config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         pipeline_pieces=args.pipeline_pieces or 0,
         style_digits=args.style_digits or 0,
         tiny_scans=args.tiny_scans or 0,
+        thumbnails=args.thumbnails or 0,
         non_digits=args.non_digits or 0,
         pipeline_seed=args.pipeline_seed,
         non_digit_weight=args.non_digit_weight,

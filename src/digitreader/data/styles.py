@@ -64,6 +64,28 @@ def style_sample(
         return out, label
 
 
+def thumbnail_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """One MNIST training digit as its writer wrote it, its whole frame shrunk to a 7-12 px thumbnail (the way
+    digit images are downscaled: mostly area-averaged, maybe binarised), prepared exactly as ``predict`` prepares
+    it. Restyled scans (``style_sample``) crop the ink and change the pen; a thumbnail keeps both."""
+    while True:
+        i = int(rng.integers(len(labels)))
+        a = images[i].astype(np.float32) / 255.0
+        angle, scale = rng.uniform(-8, 8), rng.uniform(0.9, 1.1)
+        m = cv2.getRotationMatrix2D((13.5, 13.5), angle, scale)
+        m[:, 2] += rng.uniform(-1.5, 1.5, 2)
+        a = cv2.warpAffine(a, m, (28, 28), flags=cv2.INTER_LINEAR)
+        side = int(rng.integers(7, 13))
+        how = cv2.INTER_AREA if rng.random() < 0.7 else int(rng.choice([cv2.INTER_LINEAR, cv2.INTER_CUBIC]))
+        tiny = np.clip(cv2.resize(a, (side, side), interpolation=how), 0, 1)
+        try:
+            out = preprocess(_scanned(tiny, rng, binarised=0.25))
+        except NoDigitError:
+            continue
+        if not _inverted(out):
+            return out, int(labels[i])
+
+
 def _continental(fine: np.ndarray, label: int, rng: np.random.Generator) -> np.ndarray:
     """Sometimes the continental form of a 1 (a flag), a 7 (a crossbar) or a 0 (a slash), drawn at 4x."""
     if label == 1 and rng.random() < 0.6:
@@ -248,7 +270,12 @@ def _tiny_scan(a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         tiny = np.zeros((side, side), np.float32)
         oy, ox = (side - th) // 2, (side - tw) // 2
         tiny[oy : oy + th, ox : ox + tw] = cv2.resize(crop, (tw, th), interpolation=cv2.INTER_AREA)
-    if rng.random() < 0.4:
+    return _scanned(tiny, rng, binarised=0.4)
+
+
+def _scanned(tiny: np.ndarray, rng: np.random.Generator, binarised: float) -> np.ndarray:
+    """A tiny ink map as a scanner gives it: maybe binarised, dark ink on light paper (or the other way), noise."""
+    if rng.random() < binarised:
         tiny = (tiny > rng.uniform(0.3, 0.6)).astype(np.float32)
     paper, ink = rng.uniform(170, 255), rng.uniform(0, 90)
     grey = paper + (ink - paper) * tiny + rng.normal(0, rng.uniform(0, 8), tiny.shape)

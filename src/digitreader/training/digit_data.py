@@ -27,7 +27,7 @@ def _chunk(args: tuple[str, str | None, int, int, int, int | None]) -> tuple[np.
 
     from digitreader.data import load_mnist
     from digitreader.data.groups import digit_sample, overcut_sample, piece_sample
-    from digitreader.data.styles import nondigit_sample, style_sample
+    from digitreader.data.styles import nondigit_sample, style_sample, thumbnail_sample
 
     cv2.setNumThreads(1)  # one process per core: OpenCV's own threads would only contend
     kind, data_dir, seed, start, count, limit = args
@@ -42,6 +42,8 @@ def _chunk(args: tuple[str, str | None, int, int, int, int | None]) -> tuple[np.
             made.append(style_sample(images, labels, rng))
         elif kind == "tiny":
             made.append(style_sample(images, labels, rng, tiny=1.0))
+        elif kind == "thumbnails":
+            made.append(thumbnail_sample(images, labels, rng))
         elif kind == "nondigits":
             made.append(nondigit_sample(images, labels, rng))
         else:
@@ -60,7 +62,8 @@ def make_digits(
     ``kind="pieces"``: for each i, a touching pair cut apart (``data.groups.piece_sample``) and a
     lone digit cut in two (``overcut_sample``): their digits and what is no digit (label -1).
     ``kind="styles"``: other writers' and scanners' versions of training digits (``data.styles.style_sample``),
-    ``kind="tiny"`` the same, each shrunk to a tiny (7-20 px) scan;
+    ``kind="tiny"`` the same, each shrunk to a tiny (7-20 px) scan; ``kind="thumbnails"``: training digits as
+    written, shrunk whole to 7-12 px (``data.styles.thumbnail_sample``);
     ``kind="nondigits"``: what is no digit (``data.styles.nondigit_sample``). Only the first ``limit``
     training digits are drawn on (all when None), so that the rest can be held out.
     """

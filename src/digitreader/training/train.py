@@ -56,6 +56,7 @@ class TrainConfig:
     pipeline_seed: int = 1
     style_digits: int = 0  # ... and this many training digits as other writers and scanners give them
     tiny_scans: int = 0  # ... and this many of those shrunk to tiny (7-20 px) scans
+    thumbnails: int = 0  # ... and this many training digits as written, shrunk whole to 7-12 px
     non_digits: int = 0  # ... and this many things that are no digit (trained towards no answer)
     non_digit_weight: float = 0.5  # of a non-digit's loss (cross-entropy to the uniform distribution)
     energy_weight: float = 0.0  # of the energy margins: digits' logsumexp above ENERGY_IN, non-digits' below ENERGY_OUT
@@ -150,7 +151,8 @@ class Trainer:
         self.device = pick_device(cfg.device)
         torch.manual_seed(cfg.seed)
         self.x_train, self.y_train = self._load("train", cfg.limit_train)
-        if cfg.pipeline_digits or cfg.pipeline_pieces or cfg.style_digits or cfg.tiny_scans or cfg.non_digits:
+        made = (cfg.pipeline_digits, cfg.pipeline_pieces, cfg.style_digits, cfg.tiny_scans, cfg.thumbnails)
+        if any(made) or cfg.non_digits:
             self._add_pipeline_digits()
         self.x_test, self.y_test = self._load("test", cfg.limit_test)
         self.model = create_model(cfg.model)
@@ -205,6 +207,7 @@ class Trainer:
             "pieces": cfg.pipeline_pieces,
             "styles": cfg.style_digits,
             "tiny": cfg.tiny_scans,
+            "thumbnails": cfg.thumbnails,
             "nondigits": cfg.non_digits,
         }
         for kind, count in made.items():
