@@ -140,6 +140,56 @@ def test_several_gates_pack_as_their_average_in_place_of_the_one(tmp_path) -> No
     np.testing.assert_allclose(gate, flat @ (wa + wb) / 2, rtol=1e-5, atol=1e-5)
 
 
+def _gate_model(path, sign: float) -> None:  # type: ignore[no-untyped-def]
+    """A gate whose logit is ``sign`` times the input's mean ink (positive images: the sign decides)."""
+    w = np.full((784, 1), sign / 784, np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Flatten", ["image"], ["flat"], axis=1),
+            helper.make_node("MatMul", ["flat", "w"], ["logits"]),
+        ],
+        "gate",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 28, 28])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 1])],
+        [numpy_helper.from_array(w, "w")],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+
+
+def test_the_not_a_digit_networks_cut_alone_score_tiny_images(tmp_path) -> None:
+    from digitreader.errors import NotADigitError
+    from digitreader.training.pack import scores_card
+
+    _linear_model(tmp_path / "a.onnx", 1)
+    _linear_model(tmp_path / "b.onnx", 2)
+    _gate_model(tmp_path / "g.onnx", 1.0)
+    _linear_model(tmp_path / "t.onnx", 5)  # the model of tiny images
+    pack(tmp_path / "a.onnx", tmp_path / "b.onnx", tmp_path / "p.onnx")
+    pack(tmp_path / "p.onnx", tmp_path / "g.onnx", tmp_path / "pg.onnx", output="gate_logit")
+    entry = scores_card(tmp_path / "pg.onnx")
+    x = np.random.default_rng(0).random((2, 1, 28, 28), dtype=np.float32)
+    cut = ort.InferenceSession(str(tmp_path / entry["model"]), providers=["CPUExecutionProvider"])
+    whole = ort.InferenceSession(str(tmp_path / "pg.onnx"), providers=["CPUExecutionProvider"])
+    assert [o.name for o in cut.get_outputs()] == ["reject_logits", "gate_logit"]
+    for a, b in zip(cut.run(None, {"image": x}), whole.run(None, {"image": x})[1:], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+    fuse = {"bias": 0.0, "energy": 0.0, "gate": 1.0}  # the gate's logit decides: positive for these inputs
+    card = {"name": "pg", "reject": {"below": 0.0, "temperature": 1.0, "fuse": fuse}, "scores_model": entry}
+    card["tiny_images"] = {"model": "t.onnx", "max_side": 12}
+    (tmp_path / "pg.json").write_text(json.dumps(card))
+    r = Recognizer(tmp_path / "pg.onnx", line_model=None, field_model=None)
+    assert r.predict_array(x[0, 0], tiny_side=8).digit in range(10)
+    # A tiny image's scores come from the cut alone: a gate of the opposite sign there rejects it, not a large one.
+    _gate_model(tmp_path / "g.onnx", -1.0)
+    pack(tmp_path / "p.onnx", tmp_path / "g.onnx", tmp_path / "neg.onnx", output="gate_logit")
+    (tmp_path / entry["model"]).write_bytes((tmp_path / scores_card(tmp_path / "neg.onnx")["model"]).read_bytes())
+    r = Recognizer(tmp_path / "pg.onnx", line_model=None, field_model=None)
+    with pytest.raises(NotADigitError):
+        r.predict_array(x[0, 0], tiny_side=8)
+    assert r.predict_array(x[0, 0]).digit in range(10)
+
+
 def test_a_card_that_fuses_a_score_the_model_lacks_is_refused(tmp_path) -> None:
     from digitreader.errors import ModelError
 

@@ -118,6 +118,9 @@ class Recognizer:
         # the "not a digit" networks too, and ``read`` classifies some hundred candidate pieces a line.
         self._alone_path = named_beside(self.path, self.card.get("logits_model"))
         self._alone_session: Any = None
+        # ... and its "not a digit" networks alone (training.pack.scores_card), for the tiny-image path.
+        self._scores_path = named_beside(self.path, self.card.get("scores_model"))
+        self._scores_session: Any = None
         if set(self.fuse) - {"bias", "energy"} - ({"gate"} if GATE_OUTPUT in outputs else set()):
             raise ModelError(f"{self.path.with_suffix('.json')} fuses scores that {self.path.name} does not give")
 
@@ -165,15 +168,24 @@ class Recognizer:
         """
         x = np.ascontiguousarray(np.asarray(array, np.float32).reshape(1, 1, 28, 28))
         scored = reject and self.reject_below > -np.inf
-        voted = [REJECT_OUTPUT] if self.reject_vote and REJECT_OUTPUT in self._score_outputs else []
-        names = list(dict.fromkeys([self._logits_output, *(self._score_outputs if scored else []), *voted]))
-        outs = dict(zip(names, self.session.run(names, {self._input: x}), strict=True))
-        logits = outs[self._logits_output]
-        below = self.reject_below
-        if tiny_side is not None and tiny_side <= self.tiny_max_side:
+        tiny = tiny_side is not None and tiny_side <= self.tiny_max_side
+        session = self.session
+        if tiny:  # the model of tiny images gives the digit: only the scores are wanted of the packed networks
+            names = list(self._score_outputs) if scored else []
+            if self._scores_path is not None:
+                if self._scores_session is None:
+                    self._scores_session = open_session(self._scores_path, self._threads)
+                session = self._scores_session
+        else:
+            voted = [REJECT_OUTPUT] if self.reject_vote and REJECT_OUTPUT in self._score_outputs else []
+            names = list(dict.fromkeys([self._logits_output, *(self._score_outputs if scored else []), *voted]))
+        outs = dict(zip(names, session.run(names, {self._input: x}), strict=True)) if names else {}
+        if tiny:
             logits, below = self.tiny_logits(x), self.tiny_reject_below
-        elif self.reject_vote and REJECT_OUTPUT in outs:
-            logits = _mean_log_probs(logits, outs[REJECT_OUTPUT], self.reject_vote)
+        else:
+            logits, below = outs[self._logits_output], self.reject_below
+            if self.reject_vote and REJECT_OUTPUT in outs:
+                logits = _mean_log_probs(logits, outs[REJECT_OUTPUT], self.reject_vote)
         probs = softmax(logits.astype(np.float64))[0]
         if scored and float(self.fused(self._features([outs[n] for n in self._score_outputs]))[0]) < below:
             k = int(probs.argmax())

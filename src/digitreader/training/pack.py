@@ -18,7 +18,9 @@ threshold, every member run in the same call.
 
 ONNX Runtime runs every network in a graph whatever outputs are asked for, so each packing also writes the
 digit network alone (``logits_only``: ``packed-logits.onnx``, named on the card as ``logits_model``):
-``read`` classifies its many candidate pieces with it, at a third of the packed graph's cost.
+``read`` classifies its many candidate pieces with it, at a third of the packed graph's cost; and the "not a
+digit" networks alone (``scores_card``: ``packed-scores.onnx``, ``scores_model``), for tiny images, which the model
+of tiny images classifies.
 """
 
 from __future__ import annotations
@@ -140,6 +142,22 @@ def logits_only(packed: Path, out: Path) -> None:
     onnx.save(graph, str(out))
 
 
+def scores_card(packed: Path) -> dict[str, str]:
+    """Write ``packed``'s "not a digit" networks alone beside it (``-scores.onnx``); its entry for the card."""
+    model = onnx.load(str(packed))
+    wanted = [o.name for o in model.graph.output if o.name in PREFIXES]
+    out = packed.with_name(f"{packed.stem}-scores.onnx")
+    graph = Extractor(model).extract_model(["image"], wanted)
+    onnx.checker.check_model(graph)
+    onnx.save(graph, str(out))
+    return {
+        "model": out.name,
+        "sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
+        "why": "the 'not a digit' networks alone, cut from the packed graph: a tiny image is classified by the "
+        "model of tiny images, so its scores are computed without running the digit network beside them",
+    }
+
+
 def logits_card(packed: Path) -> dict[str, str]:
     """Write ``packed``'s digit network alone beside it (``logits_only``); its entry for the card."""
     out = packed.with_name(f"{packed.stem}-logits.onnx")
@@ -195,6 +213,7 @@ def main() -> None:
         before = "; then ".join(c for c in before.split("; then ") if f"--output {args.output}" not in c)
     card["pack_command"] = "; then ".join(c for c in (before, f"{command} --out {args.out.name}") if c)
     card["logits_model"] = logits_card(args.out)
+    card["scores_model"] = scores_card(args.out)
     args.out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"{args.out}: {args.out.stat().st_size / 1e6:.2f} MB")
 
