@@ -183,6 +183,21 @@ def test_the_bundled_digit_network_alone_gives_the_packed_models_logits(recogniz
     assert recognizer._alone_session is not None and len(recognizer._alone_session.get_outputs()) == 1
 
 
+def test_the_bundled_not_a_digit_networks_alone_give_the_packed_models_scores(recognizer, mnist_test) -> None:
+    import hashlib
+
+    from digitreader.runtime import open_session
+
+    entry = recognizer.card["scores_model"]
+    path = recognizer.path.parent / entry["model"]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+    x = mnist_test[0][:64].astype(np.float32)[:, None] / 255
+    names = ["reject_logits", "gate_logit"]
+    cut = open_session(path, None).run(names, {"image": x})
+    for alone, packed in zip(cut, recognizer.session.run(names, {"image": x}), strict=True):
+        np.testing.assert_allclose(alone, packed, rtol=1e-5, atol=1e-5)
+
+
 def test_a_rejected_image_of_several_digits_points_to_read(recognizer) -> None:
     row = np.hstack([draw(d, size=200)[..., 0] for d in (3, 4, 7)])
     why = recognizer.explain(row, NotADigitError("that doesn't look like a digit"))
