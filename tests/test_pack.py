@@ -232,3 +232,26 @@ def test_predict_takes_the_packed_reject_networks_vote_with_the_cards_weight(tmp
         expected = np.exp((1 - weight) * log_softmax(x.ravel() @ w1) + weight * log_softmax(x.ravel() @ w2))
         got = r.predict_array(x, reject=False)
         np.testing.assert_allclose(got.probabilities, expected / expected.sum(), rtol=1e-4, atol=1e-6)
+
+
+def test_the_command_packs_several_gates_as_their_average_and_its_card_lists_each(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    _linear_model(tmp_path / "a.onnx", 1)
+    _linear_model(tmp_path / "b.onnx", 2)
+    pack(tmp_path / "a.onnx", tmp_path / "b.onnx", tmp_path / "p.onnx")
+    (tmp_path / "p.json").write_text(json.dumps({"name": "p", "params": 7840, "output": {"name": "logits"}}))
+    for k, seed in enumerate((3, 4)):
+        (tmp_path / f"g{k}").mkdir()
+        _linear_model(tmp_path / f"g{k}" / "model.onnx", seed, width=1)
+        (tmp_path / f"g{k}" / "model.json").write_text(json.dumps({"params": 784, "seed": seed}))
+    gates = [str(tmp_path / f"g{k}" / "model.onnx") for k in range(2)]
+    cmd = [sys.executable, "-m", "digitreader.training.pack", str(tmp_path / "p.onnx"), *gates]
+    subprocess.run([*cmd, "--output", "gate_logit", "--out", str(tmp_path / "pe.onnx")], check=True)
+    card = json.loads((tmp_path / "pe.json").read_text())
+    assert [m["seed"] for m in card["gate_model"]["average_of"]] == [3, 4]
+    assert "g0/model.onnx g1/model.onnx --output gate_logit" in card["pack_command"]
+    for key in ("logits_model", "scores_model"):
+        assert (tmp_path / card[key]["model"]).is_file()
+    assert card["output"]["gate"]["name"] == "gate_logit"
