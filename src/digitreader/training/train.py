@@ -151,8 +151,9 @@ class Trainer:
         self.device = pick_device(cfg.device)
         torch.manual_seed(cfg.seed)
         self.x_train, self.y_train = self._load("train", cfg.limit_train)
-        made = (cfg.pipeline_digits, cfg.pipeline_pieces, cfg.style_digits, cfg.tiny_scans, cfg.thumbnails)
-        if any(made) or cfg.non_digits:
+        if any(
+            (cfg.pipeline_digits, cfg.pipeline_pieces, cfg.style_digits, cfg.tiny_scans, cfg.thumbnails, cfg.non_digits)
+        ):
             self._add_pipeline_digits()
         self.x_test, self.y_test = self._load("test", cfg.limit_test)
         self.model = create_model(cfg.model)
