@@ -180,7 +180,7 @@ def test_the_bundled_digit_network_alone_gives_the_packed_models_logits(recogniz
     x = mnist_test[0][:64].astype(np.float32)[:, None] / 255
     packed = recognizer.session.run(["logits"], {"image": x})[0]
     np.testing.assert_allclose(recognizer.logits(x), packed, rtol=1e-5, atol=1e-5)
-    assert recognizer._alone_session is not None and len(recognizer._alone_session.get_outputs()) == 1
+    assert len(recognizer._sessions[recognizer._alone_path].get_outputs()) == 1
 
 
 def test_the_bundled_not_a_digit_networks_alone_give_the_packed_models_scores(recognizer, mnist_test) -> None:

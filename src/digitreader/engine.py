@@ -113,14 +113,13 @@ class Recognizer:
         tiny = self.card.get("tiny_images", {})
         tiny_path = named_beside(self.path, tiny)
         self.tiny_max_side = int(tiny.get("max_side", 0)) if tiny_path is not None else 0
-        self._tiny_path, self._tiny_session = tiny_path, None
+        self._tiny_path = tiny_path
+        self._sessions: dict[Path, Any] = {}  # the files beside the model, each opened on first use (``_opened``)
         # A packed model's digit network alone (training.pack.logits_only), for ``logits``: ONNX Runtime would run
         # the "not a digit" networks too, and ``read`` classifies some hundred candidate pieces a line.
         self._alone_path = named_beside(self.path, self.card.get("logits_model"))
-        self._alone_session: Any = None
         # ... and its "not a digit" networks alone (training.pack.scores_card), for the tiny-image path.
         self._scores_path = named_beside(self.path, self.card.get("scores_model"))
-        self._scores_session: Any = None
         if set(self.fuse) - {"bias", "energy"} - ({"gate"} if GATE_OUTPUT in outputs else set()):
             raise ModelError(f"{self.path.with_suffix('.json')} fuses scores that {self.path.name} does not give")
 
@@ -136,9 +135,7 @@ class Recognizer:
             x = x[:, None]
         if len(x) == 0:
             return np.zeros((0, 10), np.float32)
-        if self._alone_path is not None and self._alone_session is None:
-            self._alone_session = open_session(self._alone_path, self._threads)
-        session = self._alone_session or self.session
+        session = self._opened(self._alone_path) or self.session
         return session.run([self._logits_output], {self._input: np.ascontiguousarray(x)})[0]
 
     def scores(self, batch: np.ndarray) -> np.ndarray:
@@ -172,10 +169,7 @@ class Recognizer:
         session = self.session
         if tiny:  # the model of tiny images gives the digit: only the scores are wanted of the packed networks
             names = list(self._score_outputs) if scored else []
-            if self._scores_path is not None:
-                if self._scores_session is None:
-                    self._scores_session = open_session(self._scores_path, self._threads)
-                session = self._scores_session
+            session = self._opened(self._scores_path) or session
         else:
             voted = [REJECT_OUTPUT] if self.reject_vote and REJECT_OUTPUT in self._score_outputs else []
             names = list(dict.fromkeys([self._logits_output, *(self._score_outputs if scored else []), *voted]))
@@ -206,10 +200,16 @@ class Recognizer:
     def tiny_logits(self, batch: np.ndarray) -> np.ndarray:
         """Logits [N,10] of the model of tiny images (opened on first use) for MNIST-style inputs [N,28,28]
         or [N,1,28,28]."""
-        if self._tiny_session is None:
-            self._tiny_session = open_session(self._tiny_path, self._threads)
+        if self._tiny_path is None:
+            raise ModelError(f"{self.path.with_suffix('.json')} names no model of tiny images")
         x = np.ascontiguousarray(np.asarray(batch, np.float32).reshape(-1, 1, 28, 28))
-        return self._tiny_session.run(["logits"], {"image": x})[0]
+        return self._opened(self._tiny_path).run(["logits"], {"image": x})[0]
+
+    def _opened(self, path: Path | None) -> Any:
+        """The ONNX Runtime session of a model file beside the model, opened on first use; None for no file."""
+        if path is not None and path not in self._sessions:
+            self._sessions[path] = open_session(path, self._threads)
+        return self._sessions.get(path) if path is not None else None
 
     def _features(self, outputs: list[np.ndarray]) -> dict[str, np.ndarray]:
         """``score_features`` from the score outputs' values (in ``_score_outputs``' order).
