@@ -24,12 +24,17 @@ from digitreader.engine import bundled_models_dir
 from digitreader.training.latency import onnx_latency_ms
 
 
-def params(card: dict) -> str:
-    """The parameters of each network in the graph: the digit model's, then those packed beside it."""
-    nets = [card["params"]]
+def packed_params(card: dict) -> list[int]:
+    """The parameters of each "not a digit" network packed beside the digit model (each gate of an average)."""
+    nets = []
     for key in ("reject_model", "gate_model"):
         packed = card.get(key, {})
         nets += [m["params"] for m in packed.get("average_of", [packed]) if "params" in m]
+    return nets
+
+
+def listed(nets: list[int]) -> str:
+    """Parameter counts as a sum: '1,000 + 2,000'."""
     return " + ".join(f"{n:,}" for n in nets)
 
 
@@ -38,12 +43,14 @@ def rows(folder: Path, name: str) -> list[tuple[Path, bool, str, str]]:
     card = json.loads((folder / f"{name}.json").read_text())
     path = folder / f"{name}.onnx"
     if "logits_model" not in card:
-        return [(path, False, "logits", f"{card['params']:,}")]
-    out = [(path, True, "all (predict)", params(card)), (path, False, "logits (read's pieces)", f"{card['params']:,}")]
+        return [(path, False, "logits", listed([card["params"]]))]
+    nets = packed_params(card)
+    out = [
+        (path, True, "all (predict)", listed([card["params"], *nets])),
+        (path, False, "logits (read's pieces)", listed([card["params"]])),
+    ]
     if "scores_model" in card:  # what a tiny image runs of the packed graph, beside the model of tiny images
-        out.append(
-            (folder / card["scores_model"]["model"], True, "scores (tiny images)", params(card).split(" + ", 1)[1])
-        )
+        out.append((folder / card["scores_model"]["model"], True, "scores (tiny images)", listed(nets)))
     return out
 
 
