@@ -72,6 +72,14 @@ def test_fine_tuning_on_corrections_exports_a_packed_model_whose_card_names_them
     x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)  # the tuned network, cut out alone
     np.testing.assert_allclose(r.logits(x), r.session.run(["logits"], {"image": x})[0], rtol=1e-5, atol=1e-5)
     assert r._alone_path == tmp_path / card["logits_model"]["model"]
+    scores = r._opened(r._scores_path)  # ... and its "not a digit" networks, for tiny images
+    assert r._scores_path == tmp_path / card["scores_model"]["model"]
+    np.testing.assert_allclose(
+        scores.run(["gate_logit"], {"image": x})[0],
+        r.session.run(["gate_logit"], {"image": x})[0],
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 def test_a_fine_tuning_that_loses_mnist_is_refused_unless_forced(

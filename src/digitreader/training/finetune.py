@@ -273,9 +273,10 @@ def export_tuned(
     onnx_path = out / "model.onnx"
     candidate.replace(onnx_path)
     if packed:
-        from digitreader.training.pack import logits_card
+        from digitreader.training.pack import logits_card, scores_card
 
         card["logits_model"] = logits_card(onnx_path)  # read's candidates skip the "not a digit" networks
+        card["scores_model"] = scores_card(onnx_path)  # and tiny images the digit network
     tiny = init_card.get("tiny_images", {}).get("model")
     if tiny and (init.parent / tiny).is_file() and init.parent.resolve() != out.resolve():
         shutil.copyfile(init.parent / tiny, out / tiny)  # tiny images are read as before
