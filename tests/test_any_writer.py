@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 from drawing import draw
 
-from digitreader.data.styles import NOT_A_DIGIT, nondigit_canvas, nondigit_sample, style_sample, thumbnail_sample
+from digitreader.data.styles import (
+    NOT_A_DIGIT,
+    continental,
+    nondigit_canvas,
+    nondigit_sample,
+    style_sample,
+    thumbnail_sample,
+)
 from digitreader.errors import NoDigitError, NotADigitError
 from digitreader.training.reject import MAX_DIGIT_REJECT, MAX_RESTYLED_REJECT
 from digitreader.vision.preprocess import preprocess
@@ -91,6 +98,25 @@ def test_restyled_training_digits_are_mnist_style_and_reproducible(mnist_test) -
         assert label == 1
         widths.append(np.flatnonzero(one.max(0) > 0.3).size)
     assert np.mean(widths) > np.mean([np.flatnonzero(x[i].max(0) > 80).size for i in ones[:30]])
+
+
+def test_some_continental_nines_end_in_a_hook_curling_left_below_the_stem(mnist_test) -> None:
+    x, y = mnist_test
+    nines = x[np.flatnonzero(y == 9)[:60]]
+    hooked = 0
+    for k, nine in enumerate(nines):
+        plain = np.pad(nine, 14) > 80  # continental() draws the digit at its size in the middle of 56x56
+        styled = continental(nine, 9, np.random.default_rng([9, k])) > 80
+        assert (styled | plain).sum() <= styled.sum() + 0.1 * plain.sum()  # ink is only added, never moved
+        added = styled & ~cv2.dilate(plain.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        if added.sum() >= 8:
+            hooked += 1
+            ys, xs = np.nonzero(added)
+            stem = np.nonzero(plain)
+            assert ys.mean() > stem[0].mean()  # below the loop
+            assert xs.min() < stem[1][stem[0] >= stem[0].max() - 3].min()  # it curls back left of the stem's end
+    assert 0.15 * len(nines) <= hooked <= 0.6 * len(nines)
+    assert (continental(x[0], int(y[0]), np.random.default_rng(0)) > 0).any()
 
 
 def test_thumbnails_are_training_digits_shrunk_whole_and_the_model_of_tiny_images_reads_them(

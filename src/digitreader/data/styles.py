@@ -87,13 +87,16 @@ def thumbnail_sample(images: np.ndarray, labels: np.ndarray, rng: np.random.Gene
 
 
 def _continental(fine: np.ndarray, label: int, rng: np.random.Generator) -> np.ndarray:
-    """Sometimes the continental form of a 1 (a flag), a 7 (a crossbar) or a 0 (a slash), drawn at 4x."""
+    """Sometimes the continental form of a 1 (a flag), a 7 (a crossbar), a 0 (a slash) or a 9 (a hooked tail),
+    drawn at 4x."""
     if label == 1 and rng.random() < 0.6:
         return _add_flag(fine, rng)
     if label == 7 and rng.random() < 0.5:
         return _add_crossbar(fine, rng)
     if label == 0 and rng.random() < 0.15:
         return _add_slash(fine, rng)
+    if label == 9 and rng.random() < 0.35:
+        return _add_hook(fine, rng)
     return fine
 
 
@@ -221,6 +224,16 @@ def _add_crossbar(a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     half = (x1 - x0) * rng.uniform(0.2, 0.4)
     tilt = half * math.tan(math.radians(rng.uniform(-10, 10)))
     return _draw(a, [(cx - half, y + tilt), (cx + half, y - tilt)], _stroke(a))
+
+
+def _add_hook(a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 9 written as many European writers do: its stem ends in a hook curling back to the left, like a g's."""
+    _x0, y0, _x1, y1 = _box(a)
+    bottom = np.flatnonzero(a[max(y0, y1 - 6) : y1 + 1].max(0) > 0.5)
+    bx, r = float(bottom.mean()), (y1 - y0) * rng.uniform(0.1, 0.25)
+    end = math.pi * rng.uniform(0.7, 1.2)  # half a turn, a little less or more
+    turn = np.linspace(0.0, end, 12)
+    return _draw(a, [(bx - r + r * math.cos(t), y1 - 2 + r * math.sin(t)) for t in turn], _stroke(a))
 
 
 def _add_slash(a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
