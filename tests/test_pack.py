@@ -255,3 +255,35 @@ def test_the_command_packs_several_gates_as_their_average_and_its_card_lists_eac
     for key in ("logits_model", "scores_model"):
         assert (tmp_path / card[key]["model"]).is_file()
     assert card["output"]["gate"]["name"] == "gate_logit"
+
+
+def test_a_packed_network_unpacks_alone_and_replacing_it_keeps_the_other_steps_on_the_card(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    def run(*args: object) -> None:
+        subprocess.run([sys.executable, "-m", "digitreader.training.pack", *map(str, args)], check=True)
+
+    _linear_model(tmp_path / "a.onnx", 1)
+    (tmp_path / "a.json").write_text(json.dumps({"name": "a", "params": 7840, "output": {"name": "logits"}}))
+    for name, seed, width in (("rej", 2, 10), ("gate", 3, 1), ("rej2", 4, 10)):
+        (tmp_path / name).mkdir()
+        _linear_model(tmp_path / name / "model.onnx", seed, width)
+        (tmp_path / name / "model.json").write_text(json.dumps({"params": 784 * width, "seed": seed}))
+    run(tmp_path / "a.onnx", tmp_path / "rej" / "model.onnx", "--out", tmp_path / "p.onnx")
+    run(tmp_path / "p.onnx", tmp_path / "gate" / "model.onnx", "--output", "gate_logit", "--out", tmp_path / "p.onnx")
+    run(tmp_path / "p.onnx", "--unpack", "--output", "reject_logits", "--out", tmp_path / "alone.onnx")
+    alone = ort.InferenceSession(str(tmp_path / "alone.onnx"), providers=["CPUExecutionProvider"])
+    packed = ort.InferenceSession(str(tmp_path / "p.onnx"), providers=["CPUExecutionProvider"])
+    assert [o.name for o in alone.get_outputs()] == ["logits"]
+    assert all(not t.name.startswith("reject/") for t in onnx.load(str(tmp_path / "alone.onnx")).graph.initializer)
+    x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
+    np.testing.assert_array_equal(alone.run(None, {"image": x})[0], packed.run(["reject_logits"], {"image": x})[0])
+
+    run(tmp_path / "p.onnx", tmp_path / "rej2" / "model.onnx", "--replace", "--out", tmp_path / "q.onnx")
+    card = json.loads((tmp_path / "q.json").read_text())
+    steps = card["pack_command"].split("; then ")
+    assert len(steps) == 2 and "--output gate_logit" in steps[0] and "--replace" in steps[1]
+    assert card["reject_model"]["seed"] == 4 and card["gate_model"]["seed"] == 3
+    with pytest.raises(subprocess.CalledProcessError):  # nothing to unpack
+        run(tmp_path / "a.onnx", "--unpack", "--output", "gate_logit", "--out", tmp_path / "none.onnx")

@@ -13,6 +13,10 @@ Runtime call.
     python -m digitreader.training.pack packed.onnx GATE_A.onnx GATE_B.onnx --output gate_logit --replace \
         --out packed.onnx
 
+A packed network comes out alone again, to be fine-tuned and packed back with ``--replace``:
+
+    python -m digitreader.training.pack packed.onnx --unpack --output reject_logits --out reject.onnx
+
 Several networks given for one output are packed as their average (an ensemble, ``average``): one output, one
 threshold, every member run in the same call.
 
@@ -133,6 +137,40 @@ def repack(digits: Path, packed: Path, out: Path) -> None:
     onnx.save(main, str(out))
 
 
+def unpack(packed: Path, output: str, out: Path) -> None:
+    """Write ``out``: the one network packed under ``output`` alone, as it was exported (input ``image``,
+    output ``logits``), to fine-tune it (``train --init``) and pack it back (``--replace``). An averaged gate
+    comes out whole, as the one network it is."""
+    model = onnx.load(str(packed))
+    if output not in [o.name for o in model.graph.output]:
+        raise ValueError(f"{packed} packs no network that gives {output}")
+    graph = Extractor(model).extract_model(["image"], [output])
+    prefix = PREFIXES[output]
+
+    def bare(name: str) -> str:
+        return "logits" if name == output else name.removeprefix(prefix)
+
+    g = graph.graph
+    for t in g.initializer:
+        t.name = bare(t.name)
+    for n in g.node:
+        n.name = bare(n.name)
+        n.input[:] = [bare(x) for x in n.input]
+        n.output[:] = [bare(x) for x in n.output]
+    for v in (*g.output, *g.value_info):
+        v.name = bare(v.name)
+    onnx.checker.check_model(graph)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(graph, str(out))
+
+
+def _packed_by(step: str, output: str) -> bool:
+    """Whether the pack command ``step`` packed the network that gives ``output``."""
+    words = step.split()
+    named = words[words.index("--output") + 1] if "--output" in words[:-1] else REJECT_OUTPUT
+    return named == output
+
+
 def logits_only(packed: Path, out: Path) -> None:
     """Write ``out``: the part of ``packed``'s graph that gives ``logits`` (the digit network alone)."""
     model = onnx.load(str(packed))
@@ -173,7 +211,8 @@ def logits_card(packed: Path) -> dict[str, str]:
 def _card_of(path: Path) -> dict:
     """The entry a packed network's card gets on the packed model's card."""
     card = json.loads(path.with_suffix(".json").read_text())
-    keys = ("params", "test_accuracy", "train_command", "seed", "created", "calibration", "recipe", "train_seconds")
+    keys = ("params", "test_accuracy", "train_command", "init", "init_sha256", "seed", "created", "calibration")
+    keys += ("recipe", "train_seconds")
     return {k: card[k] for k in keys if k in card}
 
 
@@ -183,13 +222,24 @@ def main() -> None:
     p.add_argument(
         "other",
         type=Path,
-        nargs="+",
+        nargs="*",
         help="the network(s) to pack beside it (.onnx, with .json cards); several are packed as their average",
     )
     p.add_argument("--output", choices=sorted(PREFIXES), default=REJECT_OUTPUT, help="what the other network gives")
     p.add_argument("--replace", action="store_true", help="take out the network that gives --output first")
+    p.add_argument(
+        "--unpack", action="store_true", help="write the network that gives --output alone to --out (to fine-tune it)"
+    )
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
+    if args.unpack:
+        if args.other or args.replace:
+            p.error("--unpack takes the packed model alone")
+        unpack(args.digits, args.output, args.out)
+        print(f"{args.out}: the network that gave {args.output} in {args.digits}")
+        return
+    if not args.other:
+        p.error("give the network(s) to pack beside the digit model")
     with tempfile.TemporaryDirectory() as tmp:
         other = args.other[0]
         if len(args.other) > 1:
@@ -208,9 +258,9 @@ def main() -> None:
         command += f" --output {args.output}"
     if args.replace:
         command += " --replace"
-    before = card.get("pack_command") if args.output != REJECT_OUTPUT else None  # the reject network comes first
+    before = card.get("pack_command")
     if before and args.replace:  # the replaced network's step no longer describes the graph
-        before = "; then ".join(c for c in before.split("; then ") if f"--output {args.output}" not in c)
+        before = "; then ".join(c for c in before.split("; then ") if not _packed_by(c, args.output))
     card["pack_command"] = "; then ".join(c for c in (before, f"{command} --out {args.out.name}") if c)
     card["logits_model"] = logits_card(args.out)
     card["scores_model"] = scores_card(args.out)
