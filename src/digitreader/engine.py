@@ -207,9 +207,11 @@ class Recognizer:
 
     def _opened(self, path: Path | None) -> Any:
         """The ONNX Runtime session of a model file beside the model, opened on first use; None for no file."""
-        if path is not None and path not in self._sessions:
+        if path is None:
+            return None
+        if path not in self._sessions:
             self._sessions[path] = open_session(path, self._threads)
-        return self._sessions.get(path) if path is not None else None
+        return self._sessions[path]
 
     def _features(self, outputs: list[np.ndarray]) -> dict[str, np.ndarray]:
         """``score_features`` from the score outputs' values (in ``_score_outputs``' order).

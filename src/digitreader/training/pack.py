@@ -71,9 +71,7 @@ def pack(digits: Path, other: Path, out: Path, output: str = REJECT_OUTPUT, repl
         node.output[:] = [output if name == out_value.name else name for name in node.output]
     out_value.name = output
     g.output.append(out_value)
-    onnx.checker.check_model(main)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(main, str(out))
+    _save(main, out)
 
 
 def average(models: list[Path], out: Path) -> None:
@@ -102,9 +100,7 @@ def average(models: list[Path], out: Path) -> None:
     result.name = "output"
     graph.output.append(result)
     model = helper.make_model(graph, opset_imports=first.opset_import, ir_version=first.ir_version)
-    onnx.checker.check_model(model)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(out))
+    _save(model, out)
 
 
 def _remove(g: onnx.GraphProto, prefix: str, output: str) -> None:
@@ -132,9 +128,7 @@ def repack(digits: Path, packed: Path, out: Path) -> None:
     g.node.extend(n for n in old.graph.node if any(o.startswith(prefixes) or o in kept for o in n.output))
     g.initializer.extend(t for t in old.graph.initializer if t.name.startswith(prefixes))
     g.output.extend(o for o in old.graph.output if o.name in kept)
-    onnx.checker.check_model(main)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(main, str(out))
+    _save(main, out)
 
 
 def unpack(packed: Path, output: str, out: Path) -> None:
@@ -159,9 +153,7 @@ def unpack(packed: Path, output: str, out: Path) -> None:
         n.output[:] = [bare(x) for x in n.output]
     for v in (*g.output, *g.value_info):
         v.name = bare(v.name)
-    onnx.checker.check_model(graph)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(graph, str(out))
+    _save(graph, out)
 
 
 def _packed_by(step: str, output: str) -> bool:
@@ -171,13 +163,21 @@ def _packed_by(step: str, output: str) -> bool:
     return named == output
 
 
+def _save(model: onnx.ModelProto, out: Path) -> None:
+    """Check ``model`` and write it to ``out``."""
+    onnx.checker.check_model(model)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(out))
+
+
+def _entry(out: Path, why: str) -> dict[str, str]:
+    """The card's entry for a graph cut out and written beside the packed model."""
+    return {"model": out.name, "sha256": hashlib.sha256(out.read_bytes()).hexdigest(), "why": why}
+
+
 def logits_only(packed: Path, out: Path) -> None:
     """Write ``out``: the part of ``packed``'s graph that gives ``logits`` (the digit network alone)."""
-    model = onnx.load(str(packed))
-    graph = Extractor(model).extract_model(["image"], ["logits"])
-    onnx.checker.check_model(graph)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(graph, str(out))
+    _save(Extractor(onnx.load(str(packed))).extract_model(["image"], ["logits"]), out)
 
 
 def scores_card(packed: Path) -> dict[str, str]:
@@ -185,27 +185,23 @@ def scores_card(packed: Path) -> dict[str, str]:
     model = onnx.load(str(packed))
     wanted = [o.name for o in model.graph.output if o.name in PREFIXES]
     out = packed.with_name(f"{packed.stem}-scores.onnx")
-    graph = Extractor(model).extract_model(["image"], wanted)
-    onnx.checker.check_model(graph)
-    onnx.save(graph, str(out))
-    return {
-        "model": out.name,
-        "sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
-        "why": "the 'not a digit' networks alone, cut from the packed graph: a tiny image is classified by the "
+    _save(Extractor(model).extract_model(["image"], wanted), out)
+    return _entry(
+        out,
+        "the 'not a digit' networks alone, cut from the packed graph: a tiny image is classified by the "
         "model of tiny images, so its scores are computed without running the digit network beside them",
-    }
+    )
 
 
 def logits_card(packed: Path) -> dict[str, str]:
     """Write ``packed``'s digit network alone beside it (``logits_only``); its entry for the card."""
     out = packed.with_name(f"{packed.stem}-logits.onnx")
     logits_only(packed, out)
-    return {
-        "model": out.name,
-        "sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
-        "why": "the digit network alone, cut from the packed graph (training.pack.logits_only): read classifies "
+    return _entry(
+        out,
+        "the digit network alone, cut from the packed graph (training.pack.logits_only): read classifies "
         "its candidate pieces with it, without running the 'not a digit' networks beside it",
-    }
+    )
 
 
 def _card_of(path: Path) -> dict:
