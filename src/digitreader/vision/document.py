@@ -13,6 +13,10 @@ Beside a line it is sure of, a line the digit reader doubts goes when the field 
 crop a fair chance (``BESIDE``) of holding no digit: an underline or a tick read as a 1.
 A line less than half as tall as the tallest is left out (a dash, a tick, print at the foot of a page).
 
+A field in which the digit reader finds several lines (a cheque's printed currency word and security
+pattern read as lines of their own) is read whole: where the field reader is ``ONE_FIELD`` sure of its
+reading, that is the field's one number.
+
 An image with one line (or none) is one field: a crop of a register's margin or of a
 cheque's amount. It is read whole and around its line; when the field reader is unsure of
 both, it is also scanned in horizontal bands of several heights, and the reading the field
@@ -43,6 +47,7 @@ BESIDE = 0.1  # ... and a line it doubts, beside a line it is sure of, goes when
 OVERRULE = 8.0  # ... or where its reading of the line is likelier than the line's text by this much (log-lik.)
 FLAT = 0.5  # ... but not in a drawing on a flat background: this share of its pixels of one grey (a canvas)
 SCRAP = 0.5  # a line less than this share of the tallest line's height is a scrap, not a number
+ONE_FIELD = 0.8  # a field the digit reader finds several lines in is the field reader's reading of it whole, this sure
 PAD_Y, PAD_X = 0.6, 0.5  # a line's crop reaches this many line heights above/below and to each side
 BANDS = (0.6, 0.4, 0.3, 0.25, 0.2)  # a field is scanned in bands this share of its height ...
 BAND_STEP = 1 / 3  # ... each a third of its height below the last,
@@ -73,13 +78,16 @@ def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
     cache: dict[Crop, _Read] = {}
     todo = [k for k, ln in enumerate(lines) if _doubted(ln.digits)]
     sure = [k for k in range(len(lines)) if k not in todo]
+    flat = _flat(grey)
+    whole = [(0, 0, grey.shape[1], grey.shape[0])] if len(lines) > 1 and not flat else []
+    for read in _reads(field, grey, whole):  # a cheque's amount whose print and pattern made lines of their own
+        if read.sure >= ONE_FIELD:
+            return _reading([_digits(decode(read.logp), read.x, read.crop, scaled.factor)])
     # a sure line is doubted too where the field reader's reading of its crop holds no digit (a ruled line
     # read as a sure 1) or reads other digits far likelier (a number lost in a security pattern)
     _cached(field, grey, [lines[k].crops[0] for k in sure], cache)
     seen = {k for k in sure if _nothing(cache[lines[k].crops[0]].logp) >= NOTHING}
-    overruled = (
-        set() if _flat(grey) else {k for k in sure if _overrules(cache[lines[k].crops[0]], _text(lines[k].digits))}
-    )
+    overruled = set() if flat else {k for k in sure if _overrules(cache[lines[k].crops[0]], _text(lines[k].digits))}
     todo = sorted(set(todo) | seen | overruled)
     standing = [k for k in range(len(lines)) if k not in todo]
     _cached(field, grey, [c for k in todo for c in lines[k].crops], cache)  # every doubted line in one batch
