@@ -18,8 +18,9 @@ pattern read as lines of their own) is read whole: where the field reader is ``O
 reading, that is the field's one number.
 
 An image with one line (or none) is one field: a crop of a register's margin or of a
-cheque's amount. It is read whole and around its line; when the field reader is unsure of
-both, it is also scanned in horizontal bands of several heights, and the reading the field
+cheque's amount. It is read whole and around its line: the whole may overrule a sure line (the line may be
+a part of the number), and a sure reading of the whole that holds the line crop's and more wins. When the
+field reader is unsure of both, it is also scanned in horizontal bands of several heights, and the reading the field
 reader is surest of is taken. A number a sixth of a tall crop's height is too small to read
 in the crop squeezed to ``HEIGHT`` px; a band finds it at a size the reader knows. A band's
 reading counts only where a taller band around it reads the same: a band that cuts a number
@@ -47,7 +48,8 @@ BESIDE = 0.1  # ... and a line it doubts, beside a line it is sure of, goes when
 OVERRULE = 8.0  # ... or where its reading of the line is likelier than the line's text by this much (log-lik.)
 FLAT = 0.5  # ... but not in a drawing on a flat background: this share of its pixels of one grey (a canvas)
 SCRAP = 0.5  # a line less than this share of the tallest line's height is a scrap, not a number
-ONE_FIELD = 0.8  # a field the digit reader finds several lines in is the field reader's reading of it whole, this sure
+ONE_FIELD = 0.8  # a reading of a field whole this sure stands for its number where the digit reader finds several
+# lines in the field, and where it holds the surest reading of its line and more (the line was a part of the number)
 PAD_Y, PAD_X = 0.6, 0.5  # a line's crop reaches this many line heights above/below and to each side
 BANDS = (0.6, 0.4, 0.3, 0.25, 0.2)  # a field is scanned in bands this share of its height ...
 BAND_STEP = 1 / 3  # ... each a third of its height below the last,
@@ -87,7 +89,10 @@ def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
     # read as a sure 1) or reads other digits far likelier (a number lost in a security pattern)
     _cached(field, grey, [lines[k].crops[0] for k in sure], cache)
     seen = {k for k in sure if _nothing(cache[lines[k].crops[0]].logp) >= NOTHING}
-    overruled = set() if flat else {k for k in sure if _overrules(cache[lines[k].crops[0]], _text(lines[k].digits))}
+    # in one field, the field read whole may overrule a sure line too: the line may be a part of the number
+    checked = {} if flat else {k: lines[k].crops if len(lines) == 1 else lines[k].crops[:1] for k in sure}
+    _cached(field, grey, [c for crops in checked.values() for c in crops], cache)
+    overruled = {k for k, crops in checked.items() if any(_overrules(cache[c], _text(lines[k].digits)) for c in crops)}
     todo = sorted(set(todo) | seen | overruled)
     standing = [k for k in range(len(lines)) if k not in todo]
     _cached(field, grey, [c for k in todo for c in lines[k].crops], cache)  # every doubted line in one batch
@@ -98,7 +103,7 @@ def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
             continue
         if len(lines) == 1 and max(r.sure for r in reads) < SCAN_BELOW:
             reads += _confirmed(_reads(field, grey, bands(*grey.shape)), reads)
-        best = max(reads, key=lambda r: r.sure)
+        best = _best(reads)
         mine = _text(lines[k].digits)
         if best.text != mine and _likelier(best.logp, best.text, mine):
             out[k] = _digits(decode(best.logp), best.x, best.crop, scaled.factor)
@@ -113,6 +118,14 @@ class _Read:
     logp: np.ndarray
     text: str  # best path
     sure: float  # P(text), 0 when it is no digit at all: a band of bare paper is sure of nothing
+
+
+def _best(reads: list[_Read]) -> _Read:
+    """The surest reading, or a reading ``ONE_FIELD`` sure that holds it and more: a crop around a part of the
+    number (the part the digit reader found a line in) reads that part surest."""
+    best = max(reads, key=lambda r: r.sure)
+    longer = [r for r in reads if r.sure >= ONE_FIELD and best.text and best.text in r.text and r.text != best.text]
+    return max(longer, key=lambda r: r.sure, default=best)
 
 
 def _reads(field: FieldReader, grey: np.ndarray, crops: list[Crop]) -> list[_Read]:
