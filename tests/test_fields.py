@@ -300,3 +300,36 @@ def test_in_one_field_a_sure_line_that_is_a_part_of_the_number_gives_way_to_the_
             assert not document._overrules(around, mine) and document._overrules(whole, mine), i
     monkeypatch.setattr(document, "ONE_FIELD", 1.1)  # no reading of more of the number is sure enough
     assert recognizer.read(fields[146][0]).text == "48"
+
+
+def _two_rows(test_digits, i: int) -> tuple[np.ndarray, str]:
+    """Two rows of MNIST test digits, one above the other, on a small scanned page (seed 77)."""
+    rng = np.random.default_rng([77, i])
+    rows, texts = [], []
+    for _ in range(2):
+        tokens = [str(v) for v in rng.integers(0, 10, int(rng.integers(2, 7)))]
+        rows.append(write(tokens, test_digits, 40, 1.0, 0.0, rng))
+        texts.append("".join(tokens))
+    page = np.full((sum(a.shape[0] for a in rows) + 60, max(a.shape[1] for a in rows) + 40), 235, np.float32)
+    y = 20
+    for a in rows:
+        page[y : y + a.shape[0], 20 : 20 + a.shape[1]] -= 200 * a
+        y += a.shape[0] + 20
+    page += rng.normal(0, 4, page.shape)
+    return np.clip(page, 0, 255).astype(np.uint8), "\n".join(texts)
+
+
+def test_two_numbers_one_above_the_other_stay_two_though_the_field_reader_reads_the_picture_whole_sure(
+    test_digits, monkeypatch
+) -> None:
+    """A small picture with two rows of numbers: read whole, the field reader is sure of one mixed reading
+    ("61157" of "25157" over "61"), but each row's own crop reads sure, so the rows stay two numbers (40 such
+    pictures: 28 read right before the whole reading of a field, 24 with it and no such check, 28 with it)."""
+    from digitreader import Recognizer
+    from digitreader.vision import document
+
+    recognizer = Recognizer(threads=1)
+    pictures = [_two_rows(test_digits, i) for i in (15, 16)]
+    assert all(recognizer.read(image).text == text for image, text in pictures)
+    monkeypatch.setattr(document, "ALONE", 1.1)  # no line counts as a number on its own
+    assert all("\n" not in recognizer.read(image).text for image, _text in pictures)

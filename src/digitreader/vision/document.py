@@ -15,7 +15,8 @@ A line less than half as tall as the tallest is left out (a dash, a tick, print 
 
 A field in which the digit reader finds several lines (a cheque's printed currency word and security
 pattern read as lines of their own) is read whole: where the field reader is ``ONE_FIELD`` sure of its
-reading, that is the field's one number.
+reading, that is the field's one number, unless two of the lines read sure on their own (``ALONE``: two
+numbers, one above the other).
 
 An image with one line (or none) is one field: a crop of a register's margin or of a
 cheque's amount. It is read whole and around its line: the whole may overrule a sure line (the line may be
@@ -50,6 +51,7 @@ FLAT = 0.5  # ... but not in a drawing on a flat background: this share of its p
 SCRAP = 0.5  # a line less than this share of the tallest line's height is a scrap, not a number
 ONE_FIELD = 0.8  # a reading of a field whole this sure stands for its number where the digit reader finds several
 # lines in the field, and where it holds the surest reading of its line and more (the line was a part of the number)
+ALONE = 0.5  # ... but a picture with two lines the field reader reads this sure on their own holds two numbers
 PAD_Y, PAD_X = 0.6, 0.5  # a line's crop reaches this many line heights above/below and to each side
 BANDS = (0.6, 0.4, 0.3, 0.25, 0.2)  # a field is scanned in bands this share of its height ...
 BAND_STEP = 1 / 3  # ... each a third of its height below the last,
@@ -81,10 +83,9 @@ def reread(scaled: Scaled, reading: Reading, field: FieldReader) -> Reading:
     todo = [k for k, ln in enumerate(lines) if _doubted(ln.digits)]
     sure = [k for k in range(len(lines)) if k not in todo]
     flat = _flat(grey)
-    whole = [(0, 0, grey.shape[1], grey.shape[0])] if len(lines) > 1 and not flat else []
-    for read in _reads(field, grey, whole):  # a cheque's amount whose print and pattern made lines of their own
-        if read.sure >= ONE_FIELD:
-            return _reading([_digits(decode(read.logp), read.x, read.crop, scaled.factor)])
+    whole = _one_number(field, grey, lines) if len(lines) > 1 and not flat else None
+    if whole is not None:
+        return _reading([_digits(decode(whole.logp), whole.x, whole.crop, scaled.factor)])
     # a sure line is doubted too where the field reader's reading of its crop holds no digit (a ruled line
     # read as a sure 1) or reads other digits far likelier (a number lost in a security pattern)
     _cached(field, grey, [lines[k].crops[0] for k in sure], cache)
@@ -118,6 +119,17 @@ class _Read:
     logp: np.ndarray
     text: str  # best path
     sure: float  # P(text), 0 when it is no digit at all: a band of bare paper is sure of nothing
+
+
+def _one_number(field: FieldReader, grey: np.ndarray, lines: list[_Line]) -> _Read | None:
+    """The reading of the whole picture, where it holds the one number that the digit reader found as several
+    lines (a cheque's amount whose print and pattern made lines of their own): read whole ``ONE_FIELD`` sure, and
+    not two of the lines read ``ALONE`` sure on their own (two numbers, one above the other)."""
+    [whole] = _reads(field, grey, [(0, 0, grey.shape[1], grey.shape[0])])
+    if whole.sure < ONE_FIELD:
+        return None
+    alone = sum(r.sure >= ALONE for r in _reads(field, grey, [ln.crops[0] for ln in lines]))
+    return whole if alone < 2 else None
 
 
 def _best(reads: list[_Read]) -> _Read:
