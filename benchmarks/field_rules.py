@@ -8,7 +8,8 @@ the first ``--registers``), fields of MNIST *test* digits of seed 555 (``data.fi
 evaluation set's seed 123 (numbers from index 1000). Each image is read once by the digit reader and the field
 reader is run on every crop ``reread`` could look at (around each line, the whole field, every band); the rules
 are then replayed from those scores, as ``reread`` applies them, without running a network again
-(``replay`` mirrors ``reread``'s decision: change both together).
+(``replay`` mirrors ``reread``'s choice of a reading, ``_one_number`` and ``_best`` included, though not its
+rules for marks and scraps: change both together).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ REGISTERS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-dev"
 
 @dataclass
 class Seen:
-    stage: int  # 1: around the line or the whole field; 2: a band
+    stage: int  # 0: the whole picture of several lines; 1: around the line or the whole field; 2: a band
     text: str
     own: float  # log P(text)
     mine: float  # log P(the digit reader's text of the line)
@@ -48,12 +49,15 @@ def features(recognizer, image) -> tuple[int, list[tuple[str, float, list[Seen]]
     grey = to_grey(scaled.pixels)
     lines = document._lines(reading, scaled, grey.shape)
     out = []
+    whole = [(0, (0, 0, grey.shape[1], grey.shape[0]))] if len(lines) > 1 else []  # document._one_number's
     for line in lines:
         mine = "".join(str(d.digit) for d in line.digits)
         conf = float(np.prod([d.confidence for d in line.digits])) if line.digits else 0.0
         seen = []
-        crops = [(1, c) for c in line.crops] + (
-            [(2, c) for c in document.bands(*grey.shape)] if len(lines) == 1 else []
+        crops = (
+            [(1, c) for c in line.crops]
+            + ([(2, c) for c in document.bands(*grey.shape)] if len(lines) == 1 else [])
+            + whole
         )
         for (stage, crop), r in zip(
             crops, document._reads(recognizer.field_reader, grey, [c for _, c in crops]), strict=True
@@ -70,12 +74,17 @@ def replay(pixels: int, lines, margin: float, sure_margin: float, min_band: int,
 
     if pixels > document.FIELD_PIXELS:
         return "\n".join(mine for mine, _, _ in lines if mine)
+
+    def sure(r: Seen) -> float:
+        return math.exp(r.own) if r.text else 0.0
+
+    if len(lines) > 1:  # document._one_number
+        whole = next(r for r in lines[0][2] if r.stage == 0)
+        alone = sum(sure(next(r for r in seen if r.stage == 1)) >= document.ALONE for _, _, seen in lines)
+        if sure(whole) >= document.ONE_FIELD and alone < 2:
+            return whole.text
     out = []
     for mine, conf, seen in lines:
-
-        def sure(r: Seen) -> float:
-            return math.exp(r.own) if r.text else 0.0
-
         first = [r for r in seen if r.stage == 1]
         reads = first
         if len(lines) == 1 and max(sure(r) for r in first) < document.SCAN_BELOW:
@@ -83,7 +92,9 @@ def replay(pixels: int, lines, margin: float, sure_margin: float, min_band: int,
             if confirm is not None:
                 scan = [b for b in scan if _confirmed(b, scan + first, confirm)]
             reads = first + scan
-        best = max(reads, key=sure)
+        best = max(reads, key=sure)  # document._best
+        longer = [r for r in reads if sure(r) >= document.ONE_FIELD and best.text and best.text in r.text]
+        best = max([r for r in longer if r.text != best.text], key=sure, default=best)
         need = sure_margin if conf >= document.SURE else margin
         out.append(best.text if best.text != mine and best.own - best.mine > need else mine)
     return "\n".join(t for t in out if t)
