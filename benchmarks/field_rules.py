@@ -93,8 +93,12 @@ def replay(pixels: int, lines, margin: float, sure_margin: float, min_band: int,
                 scan = [b for b in scan if _confirmed(b, scan + first, confirm)]
             reads = first + scan
         best = max(reads, key=sure)  # document._best
-        longer = [r for r in reads if sure(r) >= document.ONE_FIELD and best.text and best.text in r.text]
-        best = max([r for r in longer if r.text != best.text], key=sure, default=best)
+        longer = [
+            r
+            for r in reads
+            if sure(r) >= document.ONE_FIELD and best.text and best.text in r.text and r.text != best.text
+        ]
+        best = max(longer, key=sure, default=best)
         need = sure_margin if conf >= document.SURE else margin
         out.append(best.text if best.text != mine and best.own - best.mine > need else mine)
     return "\n".join(t for t in out if t)

@@ -21,8 +21,8 @@ numbers, one above the other).
 An image with one line (or none) is one field: a crop of a register's margin or of a
 cheque's amount. It is read whole and around its line: the whole may overrule a sure line (the line may be
 a part of the number), and a sure reading of the whole that holds the line crop's and more wins. When the
-field reader is unsure of both, it is also scanned in horizontal bands of several heights, and the reading the field
-reader is surest of is taken. A number a sixth of a tall crop's height is too small to read
+field reader is unsure of both, it is also scanned in horizontal bands of several heights, and the reading
+the field reader is surest of is taken. A number a sixth of a tall crop's height is too small to read
 in the crop squeezed to ``HEIGHT`` px; a band finds it at a size the reader knows. A band's
 reading counts only where a taller band around it reads the same: a band that cuts a number
 in two reads its halves as other digits. A photo of a scene (over ``FIELD_PIXELS``) is left
