@@ -76,7 +76,7 @@ def test_help_shows_each_default_once() -> None:
         assert not re.search(r"\((\w+)\) \(default: \1\)", text), name
         assert not re.search(r"--no-show [^-]*\(default: True\)", text), name
     assert "--model MODEL bundled model name or path to an .onnx file (default: default) --max-frames" in texts["watch"]
-    assert "--window N vote over each digit's last N readings (a new scene starts anew) (default: 30)" in texts["watch"]
+    assert "--window N vote over each digit's last N readings (default: 8)" in texts["watch"]
     assert "(default: 1000)" in texts["data evalset"]  # the data actions use the same formatter
     assert "--recursive, --no-recursive walk folders into their subfolders (default: --recursive)" in texts["read"]
 

@@ -123,17 +123,3 @@ def test_the_tracker_votes_for_the_digit_the_reading_chose(mnist_test, recognize
     assert plain.text == "7"
     assert len(chosen.text) == 1 and chosen.text != "7"
     assert [d.digit for d in chosen.digits] == [int(chosen.text)]
-
-
-def test_a_new_scene_ends_the_tracks(mnist_test, recognizer) -> None:
-    """A sheet laid on a desk where another was held: its digits, at the very places of the old
-    ones, show at once, not after the old digits' long vote is outweighed."""
-    images, _ = mnist_test
-    old = number_frame(images, [0, 2], seed=3)  # MNIST test digits 7 and 1
-    new = number_frame(images, [1, 4], seed=4)  # 2 and 4, laid out alike
-    new[:60], new[:, :120], new[:, -120:] = 60, 60, 60  # on a dark desk
-    reader = LiveReader(recognizer.classify)
-    assert run(reader, [old] * 40)[-1].text == "71"
-    after = [r.text for r in run(reader, [new] * 8)]
-    assert after[-1] == "24"
-    assert all(text in ("71", "", "24") for text in after)  # never a mix of the two sheets

@@ -53,13 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="find digits on the frame reduced to this width, for speed; small digits are still read at full "
         "resolution (0: always full resolution)",
     )
-    p.add_argument(
-        "--window",
-        type=int,
-        default=30,
-        metavar="N",
-        help="vote over each digit's last N readings (a new scene starts anew)",
-    )
+    p.add_argument("--window", type=int, default=8, metavar="N", help="vote over each digit's last N readings")
     p.add_argument("--confirm-after", type=int, default=3, metavar="N", help="show a digit once seen in N frames")
     p.add_argument("--stats", action="store_true", help="print the time spent per stage at the end")
 

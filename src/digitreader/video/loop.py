@@ -11,9 +11,6 @@ Work is skipped where nothing changed:
 - an input (28x28) within ``reuse_threshold`` (mean absolute difference) of one the model read
   in the previous analysed frame keeps its probabilities; only the others go to the model, all
   in ONE ``classify`` call per frame.
-
-A new scene (``video.scene``: a cut, another sheet put in view) ends every track, so the long vote
-that keeps a held digit steady never carries one sheet's digits over to the next.
 """
 
 from __future__ import annotations
@@ -29,7 +26,6 @@ import numpy as np
 
 from digitreader.results import Reading
 from digitreader.video.capture import Frame, VideoSource
-from digitreader.video.scene import same_scene, signature
 from digitreader.video.tracker import Box, Detection, SettledText, Tracker, TrackerConfig, number_text
 
 Classifier = Callable[[np.ndarray], np.ndarray]  # [N,28,28] in [0,1] -> probabilities [N,10]
@@ -157,7 +153,6 @@ class LiveReader:
         self.tracker = Tracker(self.settings.tracker)
         self.number = SettledText(self.settings.tracker.settle)
         self._thumb: np.ndarray | None = None  # thumbnail of the last analysed frame
-        self._scene: np.ndarray | None = None  # signature of the previous frame
         self._found: list[Detection] = []  # its digits
         self._fine = False  # reading at full resolution (small digits)
         self._relevel = False  # the level just changed: analyse the next frame whatever it shows
@@ -168,10 +163,6 @@ class LiveReader:
         gray = frame.image if frame.image.ndim == 2 else cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
         h, w = gray.shape
         thumb = cv2.resize(gray, (max(1, w // 8), max(1, h // 8)), interpolation=cv2.INTER_AREA)
-        scene = signature(thumb)
-        if self._scene is not None and not same_scene(self._scene, scene):
-            self.tracker.reset()  # another scene: its digits are new ones, whatever their places
-        self._scene = scene
         unchanged = (
             self._thumb is not None
             and self._thumb.shape == thumb.shape
@@ -230,7 +221,7 @@ class LiveReader:
         self.tracker.reset()
         self.classify.reset()
         self.number = SettledText(self.settings.tracker.settle)
-        self._thumb, self._found, self._scene = None, [], None
+        self._thumb, self._found = None, []
         self._fine, self._relevel, self._since_fine = False, False, 0
 
 

@@ -3,17 +3,15 @@
 Each detection (a box and the model's ten probabilities) is matched to a track by box overlap
 (IoU, after moving the track by its recent velocity, weighed by how far the detection reads the
 track's digit), or failing that by centre distance between boxes of about the same size, so
-pans and shakes keep the same track. A track is *confirmed* after ``confirm_after`` hits
-(``piece_after`` hits if it was born inside where a confirmed track's ink has been of late: a piece
-of that digit, cut off on some frames, must be found on many frames running before it counts); its
+pans and shakes keep the same track. A track is *confirmed* after ``confirm_after`` hits (``window``
+hits if it was born inside where a confirmed track's ink has been of late: a piece of that digit,
+cut off on some frames, must be found on many frames running before it counts as a digit); its
 shown digit is the vote (mean probabilities) over its last ``window`` readings and changes
-only when another digit beats it by ``switch_margin``: one odd frame, or a doubted digit read
-two ways by turns, cannot flip it. A confirmed track outlives up to ``max_missed`` frames without
-a detection (a dropped frame or a hand passing over), a tentative one none, and none at all once
-a detection matched to another track covers its box: it has merged back into that digit (a wide 6
-cut into "6" and "1" on some frames, whole on others), so the piece is gone, not missed. Unless
-that detection is too big to be the other digit alone: then the frame joined the two, and the
-digit hidden in the joined box is not missed. The whole number is reported once it
+only when another digit beats it by ``switch_margin``: one odd frame cannot flip it. A
+confirmed track outlives up to ``max_missed`` frames without a detection (a dropped frame
+or a hand passing over), a tentative one none, and none at all once a detection matched to another
+track covers its box: it has merged back into that digit (a wide 6 cut into "6" and "1" on some
+frames, whole on others), so the piece is gone, not missed. The whole number is reported once it
 has stayed the same for ``settle`` frames, so a sheet swapped for another never shows a mix of the two.
 """
 
@@ -36,9 +34,8 @@ LEVEL, SLOPE = 0.6, 0.47  # neighbours on one line: centres this share of a digi
 class TrackerConfig:
     """The knobs of tracking and voting, in one place."""
 
-    window: int = 30  # readings voted over (1 s at 30 fps)
+    window: int = 8  # readings voted over
     confirm_after: int = 3  # hits before a track's digit is shown (0.1 s at 30 fps)
-    piece_after: int = 8  # hits before a piece cut off a confirmed digit is shown
     max_missed: int = 3  # frames a confirmed track survives without a detection
     min_iou: float = 0.2  # overlap that counts as the same digit
     max_shift: float = 0.75  # or: centres this close, as a fraction of the larger side
@@ -63,7 +60,6 @@ class Track:
     box: Box
     votes: deque[np.ndarray]
     needs: int  # hits before its digit is shown
-    cut_off: bool = False  # a piece of a confirmed digit (born where its ink has been of late)
     hits: int = 1
     missed: int = 0
     shown: int | None = None  # the digit reported, once confirmed
@@ -219,20 +215,14 @@ class Tracker:
             for i, j in matched.items()
             if self.tracks[i].confirmed and self.tracks[i].usual(detections[j].box)
         ]
-        joined = [  # boxes across two digits: a frame's reading that joined a digit to its neighbour
-            detections[j].box
-            for i, j in matched.items()
-            if self.tracks[i].confirmed and not self.tracks[i].usual(detections[j].box)
-        ]
         survivors = []
         for i, track in enumerate(self.tracks):
             if i in matched:
                 self._observe(track, detections[matched[i]])
                 survivors.append(track)
             else:
+                track.missed += 1
                 track.seen = False
-                hidden = not track.cut_off and any(covered(track.predicted(), box) >= COVERED for box in joined)
-                track.missed += not hidden  # a digit joined to its neighbour is still there
                 merged = any(covered(track.predicted(), box) >= COVERED for box in seen)
                 if track.confirmed and track.missed <= cfg.max_missed and not merged:
                     survivors.append(track)
@@ -241,9 +231,9 @@ class Tracker:
         for j, det in enumerate(detections):
             if j not in taken:
                 piece = any(t.piece(det.box) for t in found)
-                needs = cfg.piece_after if piece else cfg.confirm_after
+                needs = cfg.window if piece else cfg.confirm_after
                 votes, boxes = deque([det.probabilities], maxlen=cfg.window), deque([det.box], maxlen=cfg.window)
-                track = Track(next(self._ids), det.box, votes, needs, piece, boxes=boxes)
+                track = Track(next(self._ids), det.box, votes, needs, boxes=boxes)
                 self._settle(track)
                 survivors.append(track)
         self.tracks = survivors
