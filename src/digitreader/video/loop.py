@@ -188,6 +188,11 @@ class LiveReader:
         clock.lap("track")
         return FrameResult(frame.index, frame.time, text, digits, pending, clock.seconds, analyse, classified)
 
+    @property
+    def detections(self) -> list[Detection]:
+        """The digits found on the last analysed frame (what the tracker was given), in frame pixels."""
+        return list(self._found)
+
     def _detect(self, gray: np.ndarray, fine: bool) -> list[Detection]:
         """The frame's digits (box in frame pixels, probabilities), read in one batch."""
         coarse = self._coarse(gray.shape[1])
