@@ -88,8 +88,8 @@ def test_blank_view_is_probed_at_full_resolution(mnist_test, recognizer) -> None
     images, _ = mnist_test
     widths: list[int] = []
 
-    def recording(image: np.ndarray, classify):  # type: ignore[no-untyped-def]
-        widths.append(image.shape[1])
+    def recording(image, classify):  # type: ignore[no-untyped-def]
+        widths.append(image.pixels.shape[1])  # a Scaled frame, with the sheet found on it
         return read_number(image, classify)
 
     blank = number_frame(images, [], seed=2)
@@ -123,3 +123,33 @@ def test_the_tracker_votes_for_the_digit_the_reading_chose(mnist_test, recognize
     assert plain.text == "7"
     assert len(chosen.text) == 1 and chosen.text != "7"
     assert [d.digit for d in chosen.digits] == [int(chosen.text)]
+
+
+def test_a_sheet_the_finder_misses_on_one_frame_is_where_it_was(mnist_test, recognizer, monkeypatch) -> None:
+    """The page finder misses the sheet on one frame of a held sheet: that frame is read on the sheet
+    found before (not on the whole frame, desk and all); a frame of another scene is not."""
+    from digitreader.data.desk import desk_video
+    from digitreader.vision import page
+    from digitreader.vision.segment import read_number
+
+    images, labels = mnist_test
+    frames = [f for f, _ in desk_video(images, labels, seconds=0.2, seed=11)]
+    other = np.full_like(frames[0], 90)
+    other[100:380, 150:500] = 200  # another scene: a lighter sheet on a dark desk
+    other[200:260, 250:262] = 40
+    finder, sheets = page.find_sheet, []
+    monkeypatch.setattr(page, "find_sheet", lambda image: None if len(sheets) in (3, 6) else finder(image))
+
+    def recording(image, classify):  # type: ignore[no-untyped-def]
+        sheets.append(image.sheet)
+        return read_number(image, classify)
+
+    reader = LiveReader(recognizer.classify, read_number=recording)
+    run(reader, [*frames[:6], other])
+    assert all(len(s) == 4 for s in sheets[:6])  # found, then followed on the missed frame 3
+    assert np.abs(sheets[3] - sheets[2]).max() == 0
+    assert len(sheets[6]) == 0  # missed on another scene: no sheet
+    sheets.clear()
+    off = LiveReader(recognizer.classify, Settings(follow_sheet=False), read_number=recording)
+    run(off, frames[:6])
+    assert len(sheets[3]) == 0 and all(len(s) == 4 for s in sheets[:3])

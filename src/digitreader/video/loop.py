@@ -11,6 +11,11 @@ Work is skipped where nothing changed:
 - an input (28x28) within ``reuse_threshold`` (mean absolute difference) of one the model read
   in the previous analysed frame keeps its probabilities; only the others go to the model, all
   in ONE ``classify`` call per frame.
+
+The sheet of paper (``vision.page``) is looked for on every analysed frame; where the page finder
+misses it on a frame of the same scene as the last frame it was found on (``video.scene``: the
+camera moved or the light changed a little, no other sheet came), it is taken to be where it was,
+so one missed frame does not read the desk around the sheet as ink.
 """
 
 from __future__ import annotations
@@ -26,10 +31,12 @@ import numpy as np
 
 from digitreader.results import Reading
 from digitreader.video.capture import Frame, VideoSource
+from digitreader.video.scene import same_scene, signature
 from digitreader.video.tracker import Box, Detection, SettledText, Tracker, TrackerConfig, number_text
+from digitreader.vision.io import Scaled
 
 Classifier = Callable[[np.ndarray], np.ndarray]  # [N,28,28] in [0,1] -> probabilities [N,10]
-NumberReader = Callable[[np.ndarray, Classifier], Reading]  # (image, classify) -> Reading, like read_number
+NumberReader = Callable[[Scaled, Classifier], Reading]  # (frame and its sheet, classify) -> Reading, like read_number
 LineScorer = Callable[[list[np.ndarray]], list[np.ndarray]]  # strips -> log-probabilities (LineReader.log_probs)
 STAGES = ("decode", "prepare", "detect", "classify", "track")
 
@@ -45,6 +52,7 @@ class Settings:
     reuse_threshold: float = 0.03  # mean |difference| of two 28x28 inputs in [0,1] that counts as the same
     cuts: int = 5  # candidate cuts per group of touching digits (still images try 10; frames keep to the rate)
     line_reader: bool = True  # touching digits also judged by the CTC line reader, as ``read`` does (when given one)
+    follow_sheet: bool = True  # a sheet the page finder misses on a frame of the same scene is where it was
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
 
@@ -154,6 +162,7 @@ class LiveReader:
         self.number = SettledText(self.settings.tracker.settle)
         self._thumb: np.ndarray | None = None  # thumbnail of the last analysed frame
         self._found: list[Detection] = []  # its digits
+        self._sheet: tuple[np.ndarray, np.ndarray] | None = None  # the last sheet found: corners (frame px), scene
         self._fine = False  # reading at full resolution (small digits)
         self._relevel = False  # the level just changed: analyse the next frame whatever it shows
         self._since_fine = 0  # frames since the last look at full resolution
@@ -198,7 +207,7 @@ class LiveReader:
         coarse = self._coarse(gray.shape[1])
         scale = 1.0 if fine else coarse
         small = gray if scale == 1 else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        reading = self.read_number(small, self.classify)
+        reading = self.read_number(Scaled(small, 1, small.shape[:2], self._find_sheet(small, scale)), self.classify)
         found = []
         for d in reading.digits:
             x, y, w, h = d.box
@@ -206,6 +215,23 @@ class LiveReader:
             found.append(Detection(box, _votes(d.digit, d.probabilities)))  # type: ignore[arg-type]
         self._choose_level(found, coarse)
         return found
+
+    def _find_sheet(self, image: np.ndarray, scale: float) -> np.ndarray:
+        """The sheet's corners in ``image`` (the frame at ``scale``); where the finder misses it, the last
+        sheet found, while the scene is the same as then; an empty array for none."""
+        from digitreader.vision.page import find_sheet
+
+        corners = find_sheet(image)
+        if not self.settings.follow_sheet:
+            return np.empty((0, 2), np.float32) if corners is None else corners
+        scene = signature(image)
+        if corners is not None:
+            self._sheet = (corners / scale, scene)
+            return corners
+        if self._sheet is not None and same_scene(self._sheet[1], scene):
+            return (self._sheet[0] * scale).astype(np.float32)
+        self._sheet = None
+        return np.empty((0, 2), np.float32)
 
     def _coarse(self, width: int) -> float:
         target = self.settings.detect_width
@@ -226,7 +252,7 @@ class LiveReader:
         self.tracker.reset()
         self.classify.reset()
         self.number = SettledText(self.settings.tracker.settle)
-        self._thumb, self._found = None, []
+        self._thumb, self._found, self._sheet = None, [], None
         self._fine, self._relevel, self._since_fine = False, False, 0
 
 

@@ -27,7 +27,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from digitreader.vision.blobs import along_border
 from digitreader.vision.io import Scaled, load_scaled
-from digitreader.vision.page import find_page
+from digitreader.vision.page import find_page, flatten
 
 # Images larger than this (longest side, pixels) are reduced by an integer factor first:
 # 4000x3000 -> 1000x750 (an integer INTER_AREA reduction is about 6x faster than a fractional one).
@@ -366,7 +366,8 @@ def extract_ink(image: np.ndarray | Scaled, work_side: int = WORK_SIDE) -> InkMa
             grey, level = 255 - grey, 255 - level
         residual = 1.0 - grey.astype(np.float32) / max(float(level), 8.0)
         return _threshold(residual, scale, dark, shape, noise_free=True)
-    page = find_page(scaled.pixels)
+    sheet = scaled.sheet
+    page = find_page(scaled.pixels) if sheet is None else flatten(scaled.pixels, sheet) if len(sheet) else None
     if page is not None:
         # A sheet on a desk: read the sheet alone, flattened; boxes map back through the page.
         flat, k = reduce(to_grey(page.image), work_side)

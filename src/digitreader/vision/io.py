@@ -40,12 +40,16 @@ class Scaled:
     """An image as ``load_image`` returns it, perhaps decoded at a reduced size.
 
     ``pixels``: the array; ``factor``: original pixels per pixel of ``pixels`` (1: full size);
-    ``shape``: the original image's (height, width), EXIF orientation applied.
+    ``shape``: the original image's (height, width), EXIF orientation applied; ``sheet``: where the
+    caller already knows the sheet of paper to be (4x2 corners in ``pixels``, as ``vision.page``
+    finds them: ``watch`` follows it from frame to frame), an empty array where it knows there is
+    none, else None and it is looked for.
     """
 
     pixels: np.ndarray
     factor: int = 1
     shape: tuple[int, int] = (0, 0)
+    sheet: np.ndarray | None = None
 
 
 # File suffixes that `digitreader read DIR` picks up when walking a folder.
